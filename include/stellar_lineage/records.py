@@ -1,0 +1,120 @@
+"""The lineage record, its states and the values the pipelines write into it.
+
+One row per ``(network_name, stellar_account)``. Field names follow the seed system so that a migrated
+seed deployment keeps its column names. Times are timezone-aware UTC ``datetime``s; the XLM balance is
+kept as an exact 7-decimal string (``"72.8563792"``), never a float.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from typing import Any
+
+NETWORKS = ("public", "testnet")
+
+# Root (genesis) accounts: derived from the network passphrase, they have no create_account operation.
+NETWORK_ROOTS = {
+    "public": "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7",
+    "testnet": "GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H",
+}
+
+
+class Status(str, enum.Enum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+    INVALID = "INVALID"
+
+
+class PipelineSource(str, enum.Enum):
+    API = "API"
+    BIGQUERY = "BIGQUERY"
+    BIGQUERY_WITH_API_FALLBACK = "BIGQUERY_WITH_API_FALLBACK"
+
+
+class Priority(enum.IntEnum):
+    """Claim order: lower first. A user's request beats an ancestor found by climbing."""
+
+    REQUESTED = 0
+    CLIMBED = 1
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclasses.dataclass(frozen=True)
+class LineageResult:
+    """What a pipeline learned about one account; written by ``LineageStore.complete``."""
+
+    creator: str | None
+    created_at: dt.datetime | None
+    home_domain: str | None = None
+    xlm_balance: str | None = None
+    attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    assets: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # {"count": int, "children": [{"account", "created_at", "starting_balance"}...],
+    #  "complete": bool, "source": "horizon"|"hubble"}
+    children: dict[str, Any] = dataclasses.field(default_factory=dict)
+    tags: list[str] = dataclasses.field(default_factory=list)
+    creator_source: str | None = None  # "horizon" | "stellar_expert" | "hubble" | "genesis"
+
+
+@dataclasses.dataclass
+class LineageRecord:
+    stellar_account: str
+    network_name: str
+    status: str = Status.PENDING.value
+    stellar_creator_account: str | None = None
+    stellar_account_created_at: dt.datetime | None = None
+    home_domain: str | None = None
+    xlm_balance: str | None = None
+    stellar_account_attributes_json: str | None = None
+    stellar_account_assets_json: str | None = None
+    child_accounts_json: str | None = None
+    tags: str | None = None
+    pipeline_source: str | None = None
+    last_pipeline_attempt: dt.datetime | None = None
+    processing_started_at: dt.datetime | None = None
+    retry_count: int = 0
+    last_error: str | None = None
+    priority: int = Priority.REQUESTED.value
+    claim_owner: str | None = None
+    claim_pipeline: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.network_name, self.stellar_account)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnqueueResult:
+    added: list[str]
+    reset: list[str]
+    unchanged: list[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class RecoveryResult:
+    requeued: list[tuple[str, str]]
+    failed: list[tuple[str, str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class SpendEntry:
+    """One BigQuery dry run or job, kept in the spend ledger."""
+
+    kind: str  # "dry_run" | "job"
+    network: str
+    bytes: int
+    usd: float
+    accounts: int
+    decision: str  # "approved" | "refused_cost" | "refused_size" | "refused_budget" | "ran" | "failed"
+    run_id: str = ""
+    detail: str = ""
+    at: dt.datetime = dataclasses.field(default_factory=utcnow)

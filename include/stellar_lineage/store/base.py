@@ -1,0 +1,224 @@
+"""The ``LineageStore`` interface every backend implements (SQLite, Cassandra).
+
+The contract test suite in ``tests/include/store_contract.py`` is written against this interface
+only; each backend runs the same tests.
+
+Rules every implementation keeps:
+
+* one row per ``(network, stellar_account)``; enqueue is idempotent;
+* ``claim_batch`` is atomic: two claimers never receive the same record;
+* every transition after a claim is guarded by the claim owner, so a worker whose claim was recovered
+  (stuck) and handed to someone else cannot overwrite the newer claim;
+* ``stats``/``pending_accounts``/``recover_stuck`` never iterate the whole table.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from include.stellar_lineage.records import (
+    NETWORK_ROOTS,
+    EnqueueResult,
+    LineageRecord,
+    LineageResult,
+    Priority,
+    RecoveryResult,
+    SpendEntry,
+    Status,
+)
+
+STATS_SOURCES = ("API", "BIGQUERY", "BIGQUERY_WITH_API_FALLBACK")
+
+
+class SchemaError(RuntimeError):
+    """The store's schema is missing or older than this code; the message names what is missing."""
+
+
+class LineageStore(abc.ABC):
+    # --- queue --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def enqueue(
+        self,
+        network: str,
+        accounts: Iterable[str],
+        *,
+        priority: Priority = Priority.REQUESTED,
+        creator_of: str | None = None,
+    ) -> EnqueueResult:
+        """Add accounts as PENDING. Unseen → added. FAILED/INVALID re-requested with
+        ``Priority.REQUESTED`` → reset to PENDING (retry_count 0). Anything else → unchanged.
+        Callers validate addresses first; the store does not."""
+
+    @abc.abstractmethod
+    def claim_batch(
+        self,
+        limit: int,
+        *,
+        pipeline: str,
+        owner: str,
+        network: str | None = None,
+        accounts: Sequence[str] | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[LineageRecord]:
+        """Atomically move up to ``limit`` PENDING records to PROCESSING for ``owner``.
+
+        Order: priority, then age (oldest first). With ``accounts`` (requires ``network``) only those
+        accounts are candidates, which is how a run climbs a chain through the same claim path.
+        Sets ``claim_owner``, ``claim_pipeline``, ``processing_started_at`` and
+        ``last_pipeline_attempt``."""
+
+    @abc.abstractmethod
+    def complete(
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        result: LineageResult,
+        source: str,
+        now: dt.datetime | None = None,
+    ) -> bool:
+        """PROCESSING → COMPLETE with the result, if ``owner`` still holds the claim. Enqueues the
+        creator (``Priority.CLIMBED``) when it is unseen. Returns False when the claim was lost."""
+
+    @abc.abstractmethod
+    def retry_later(
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        error: str,
+        max_retries: int,
+        now: dt.datetime | None = None,
+    ) -> str | None:
+        """Transient failure: retry_count+1 and PENDING, or FAILED once retry_count reaches
+        ``max_retries``. Returns the new status, or None when the claim was lost."""
+
+    @abc.abstractmethod
+    def mark_invalid(
+        self, network: str, account: str, *, owner: str, reason: str, now: dt.datetime | None = None
+    ) -> bool:
+        """PROCESSING → INVALID (the account does not exist: Horizon 404 confirmed)."""
+
+    @abc.abstractmethod
+    def release(
+        self, network: str, account: str, *, owner: str, now: dt.datetime | None = None
+    ) -> bool:
+        """PROCESSING → PENDING without counting a retry (work not attempted, e.g. deadline)."""
+
+    @abc.abstractmethod
+    def recover_stuck(
+        self, *, threshold: dt.timedelta, max_retries: int, now: dt.datetime | None = None
+    ) -> RecoveryResult:
+        """PROCESSING older than ``threshold`` → PENDING with retry_count+1, or FAILED at the cap.
+        PENDING rows are never stuck."""
+
+    # --- reads --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_many(self, network: str, accounts: Sequence[str]) -> dict[str, LineageRecord]:
+        """Records by account for the given accounts; unknown accounts are absent."""
+
+    def get(self, network: str, account: str) -> LineageRecord | None:
+        return self.get_many(network, [account]).get(account)
+
+    @abc.abstractmethod
+    def queue_depth(self, network: str | None = None) -> int:
+        """Number of PENDING records (all networks when ``network`` is None)."""
+
+    @abc.abstractmethod
+    def stats(
+        self, network: str, *, stuck_threshold: dt.timedelta, now: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        """Aggregates maintained by the store (no full scan). Shape::
+
+            {"network": str,
+             "by_status": {"PENDING": n, "PROCESSING": n, "COMPLETE": n, "FAILED": n, "INVALID": n},
+             "complete_by_source": {"API": n, "BIGQUERY": n, "BIGQUERY_WITH_API_FALLBACK": n},
+             "last_24h_by_source": {same keys},          # completions in the last 24 h
+             "hourly_completions": [{"hour": iso, "API": n, "BIGQUERY": n,
+                                     "BIGQUERY_WITH_API_FALLBACK": n}, ...],  # 24 entries, oldest first
+             "stuck": n}                                # PROCESSING older than stuck_threshold
+        """
+
+    @abc.abstractmethod
+    def pending_accounts(
+        self,
+        network: str | None = None,
+        *,
+        limit: int = 100,
+        stuck_threshold: dt.timedelta,
+        now: dt.datetime | None = None,
+    ) -> list[LineageRecord]:
+        """Up to ``limit`` PENDING/PROCESSING records, PROCESSING first, then claim order."""
+
+    # --- BigQuery spend ledger ---------------------------------------------------------------
+    @abc.abstractmethod
+    def record_spend(self, entry: SpendEntry) -> None: ...
+
+    @abc.abstractmethod
+    def spend_summary(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
+        """``{"today_usd", "total_usd", "today_bytes", "total_bytes", "jobs", "dry_runs",
+        "refused", "saved_usd", "accounts_billed"}``; "today" is the UTC day of ``now``;
+        ``saved_usd`` sums the estimates of refused dry runs."""
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def check_schema(self) -> None:
+        """Raise ``SchemaError`` naming every missing table/column."""
+
+    @abc.abstractmethod
+    def migrate(self) -> list[str]:
+        """Apply pending schema migrations; return the names of those applied."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends holding no resources
+        pass
+
+    def __enter__(self) -> LineageStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- derived ------------------------------------------------------------------------------
+    def lineage(self, network: str, account: str, *, max_depth: int = 256) -> dict[str, Any] | None:
+        """The record, its chain of creators up to the root (or the first unknown ancestor) and
+        its children. A cycle in bad data ends the walk instead of looping."""
+        record = self.get(network, account)
+        if record is None:
+            return None
+        chain: list[LineageRecord] = []
+        seen = {account}
+        current = record
+        while current.stellar_creator_account and len(chain) < max_depth:
+            creator = current.stellar_creator_account
+            if creator in seen:
+                break
+            seen.add(creator)
+            parent = self.get(network, creator)
+            if parent is None:
+                chain.append(LineageRecord(stellar_account=creator, network_name=network, status="UNKNOWN"))
+                break
+            chain.append(parent)
+            current = parent
+        root = NETWORK_ROOTS.get(network)
+        return {
+            "record": record,
+            "chain": chain,
+            "reaches_root": bool(chain and chain[-1].stellar_account == root) or account == root,
+        }
+
+
+def is_terminal(status: str) -> bool:
+    return status in (Status.COMPLETE.value, Status.FAILED.value, Status.INVALID.value)
+
+
+def record_to_dict(record: LineageRecord) -> dict[str, Any]:
+    """JSON-friendly dict of a record (times as ISO 8601 with zone)."""
+    out: dict[str, Any] = {}
+    for name, value in record.__dict__.items():
+        out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return out
