@@ -1,0 +1,221 @@
+"""One typed settings object built from Airflow Variables, inside tasks only.
+
+Every Variable is named ``stellar_lineage_<field>``. ``load_settings()`` reads them through
+``airflow.sdk.Variable`` (so ``AIRFLOW_VAR_*`` environment variables and secrets backends work), parses
+and validates every value, and raises ``ConfigError`` naming the Variable and the accepted values before
+any record is touched. Never call it at DAG parse time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+PREFIX = "stellar_lineage_"
+_MISSING = object()
+
+
+class ConfigError(ValueError):
+    """A Variable holds a value this package cannot use."""
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number >= {minimum}") from None
+        if value < minimum:
+            raise ValueError(f"expected a whole number >= {minimum}")
+        return value
+
+    return parse
+
+
+def _float_at_least(minimum: float, *, exclusive: bool = False) -> Callable[[str], float]:
+    bound = f"> {minimum}" if exclusive else f">= {minimum}"
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a number {bound}") from None
+        if not math.isfinite(value) or value < minimum or (exclusive and value == minimum):
+            raise ValueError(f"expected a number {bound}")
+        return value
+
+    return parse
+
+
+def _batch_size(raw: str) -> int | None:
+    if raw.strip().lower() == "auto":
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError("expected 'auto' or a whole number >= 1") from None
+    if value < 1:
+        raise ValueError("expected 'auto' or a whole number >= 1")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError("expected one of " + ", ".join(allowed))
+        return value
+
+    return parse
+
+
+def _json_object(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"expected a JSON object ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object")
+    return value
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    name: str
+    parse: Callable[[str], Any]
+    default: str
+    kind: str
+    meaning: str
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("api_pipeline_enabled", _bool, "true", "bool", "Run the 2-minute API DAG; false skips its runs."),
+    Field("api_pipeline_batch_size", _batch_size, "auto", "'auto' or int >= 1",
+          "Accounts claimed per API run; auto derives it from the rate budget and the queue depth."),
+    Field("api_pipeline_interval_seconds", _int_at_least(60), "120", "int >= 60",
+          "Minimum seconds between API runs; above 120, early 2-minute runs skip."),
+    Field("bigquery_enabled", _bool, "true", "bool", "Allow the BigQuery DAG; false skips its runs."),
+    Field("bigquery_cost_limit_usd", _float_at_least(0), "0.71", "float >= 0",
+          "Refuse a BigQuery batch whose dry-run estimate costs more (USD)."),
+    Field("bigquery_size_limit_gb", _float_at_least(0), "145", "float >= 0",
+          "Refuse a BigQuery batch whose dry run scans more (GB, 10^9 bytes)."),
+    Field("bigquery_price_per_tib_usd", _float_at_least(0), "6.25", "float >= 0",
+          "On-demand price per TiB scanned, for the estimate."),
+    Field("bigquery_daily_budget_usd", _float_at_least(0), "5", "float >= 0",
+          "Refuse a batch when today's (UTC) spend plus its estimate would pass this."),
+    Field("bigquery_batch_size", _int_at_least(1), "100", "int >= 1", "Accounts per BigQuery query."),
+    Field("bigquery_max_children", _int_at_least(0), "100000", "int >= 0",
+          "Children kept per account from Hubble (the total count is always kept)."),
+    Field("bigquery_project", _text, "crypto-stellar", "text", "Project holding the Hubble dataset."),
+    Field("bigquery_dataset", _text, "crypto_stellar", "text", "Hubble dataset name."),
+    Field("bigquery_location", _text, "US", "text", "BigQuery job location (must match the dataset)."),
+    Field("horizon_requests_per_minute", _float_at_least(0, exclusive=True), "60", "float > 0",
+          "Host-wide Horizon request budget shared by every task process."),
+    Field("stellar_expert_requests_per_minute", _float_at_least(0, exclusive=True), "60", "float > 0",
+          "Host-wide Stellar Expert request budget."),
+    Field("horizon_max_pages", _int_at_least(1), "5", "int >= 1",
+          "Pages of 200 payments read per account for children; beyond it children are incomplete."),
+    Field("http_timeout_seconds", _float_at_least(0, exclusive=True), "20", "float > 0",
+          "Timeout of one HTTP request to Horizon or Stellar Expert."),
+    Field("http_max_attempts", _int_at_least(1), "4", "int >= 1",
+          "Attempts per HTTP request for 429/5xx/timeouts (honouring Retry-After)."),
+    Field("stuck_threshold_minutes", _int_at_least(1), "15", "int >= 1",
+          "PROCESSING longer than this goes back to PENDING (retry + 1)."),
+    Field("max_retry_attempts", _int_at_least(0), "3", "int >= 0",
+          "Transient failures before a record becomes FAILED."),
+    Field("store_backend", _choice("sqlite", "cassandra"), "sqlite", "sqlite | cassandra",
+          "Where lineage records live."),
+    Field("sqlite_path", _text, "", "path",
+          "SQLite store file; empty = $AIRFLOW_HOME/stellar_lineage.db."),
+    Field("cassandra_conn_id", _text, "cassandra_lineage", "connection id",
+          "Airflow Connection of the Cassandra / Astra DB store."),
+    Field("health_max_minutes_without_progress", _int_at_least(1), "30", "int >= 1",
+          "Health check fails when PENDING work exists but nothing completed for this long."),
+    Field("health_max_stuck", _int_at_least(0), "10", "int >= 0",
+          "Health check fails when more PROCESSING records than this are stuck."),
+    Field("extra_options", _json_object, "{}", "JSON object",
+          "Reserved for forward-compatible options; must be a JSON object."),
+)
+_BY_NAME = {f.name: f for f in FIELDS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    api_pipeline_enabled: bool
+    api_pipeline_batch_size: int | None
+    api_pipeline_interval_seconds: int
+    bigquery_enabled: bool
+    bigquery_cost_limit_usd: float
+    bigquery_size_limit_gb: float
+    bigquery_price_per_tib_usd: float
+    bigquery_daily_budget_usd: float
+    bigquery_batch_size: int
+    bigquery_max_children: int
+    bigquery_project: str
+    bigquery_dataset: str
+    bigquery_location: str
+    horizon_requests_per_minute: float
+    stellar_expert_requests_per_minute: float
+    horizon_max_pages: int
+    http_timeout_seconds: float
+    http_max_attempts: int
+    stuck_threshold_minutes: int
+    max_retry_attempts: int
+    store_backend: str
+    sqlite_path: str
+    cassandra_conn_id: str
+    health_max_minutes_without_progress: int
+    health_max_stuck: int
+    extra_options: dict[str, Any]
+
+
+def parse_settings(raw: Mapping[str, str | None]) -> Settings:
+    """Build Settings from ``{field name: raw string or None}``; None means the default."""
+    values: dict[str, Any] = {}
+    for field in FIELDS:
+        text = raw.get(field.name)
+        text = field.default if text is None else str(text)
+        try:
+            values[field.name] = field.parse(text)
+        except ValueError as exc:
+            shown = text if len(text) <= 80 else text[:77] + "..."
+            raise ConfigError(
+                f"Airflow Variable {PREFIX}{field.name} = {shown!r} is invalid: {exc} "
+                f"(type {field.kind}, default {field.default!r})."
+            ) from None
+    return Settings(**values)
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read every ``stellar_lineage_*`` Variable (inside a task) and validate it."""
+    from airflow.sdk import Variable  # imported here: never at parse time
+
+    raw: dict[str, str | None] = {}
+    for field in FIELDS:
+        value = Variable.get(PREFIX + field.name, default=None)
+        raw[field.name] = None if value is None else str(value)
+    for key, value in (overrides or {}).items():
+        if key not in _BY_NAME:
+            raise ConfigError(f"Unknown setting override {key!r}")
+        raw[key] = None if value is None else str(value)
+    return parse_settings(raw)
+
+
+def defaults() -> Settings:
+    return parse_settings({})
