@@ -36,10 +36,27 @@ class PipelineSource(str, enum.Enum):
 
 
 class Priority(enum.IntEnum):
-    """Claim order: lower first. A user's request beats an ancestor found by climbing."""
+    """Claim order: lower first, then oldest enqueue first.
 
-    REQUESTED = 0
-    CLIMBED = 1
+    * CHAIN: an ancestor of a user-requested account (climbing an already started user chain), so a
+      user's chain finishes before new chains start;
+    * REQUESTED: an account a user asked for (enqueue DAG / UI);
+    * CLIMBED: an ancestor found by climbing from work nobody requested.
+
+    ``LineageStore.complete`` enqueues the creator as CHAIN when the completed record was CHAIN or
+    REQUESTED, else as CLIMBED.
+    """
+
+    CHAIN = 0
+    REQUESTED = 1
+    CLIMBED = 2
+
+
+def creator_priority(child_priority: int) -> "Priority":
+    """Priority of a creator enqueued because ``child`` completed."""
+    if child_priority <= Priority.REQUESTED:
+        return Priority.CHAIN
+    return Priority.CLIMBED
 
 
 def utcnow() -> dt.datetime:

@@ -82,7 +82,8 @@ class LineageStore(abc.ABC):
         now: dt.datetime | None = None,
     ) -> bool:
         """PROCESSING → COMPLETE with the result, if ``owner`` still holds the claim. Enqueues the
-        creator (``Priority.CLIMBED``) when it is unseen. Returns False when the claim was lost."""
+        creator when it is unseen, with ``records.creator_priority(record.priority)`` and
+        ``stellar_creator_account`` unset. Returns False when the claim was lost."""
 
     @abc.abstractmethod
     def retry_later(
