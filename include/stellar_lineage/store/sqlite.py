@@ -1,0 +1,387 @@
+"""SQLite lineage store: the embedded default for local runs and tests.
+
+* Claims are one conditional ``UPDATE … WHERE status = 'PENDING' … RETURNING`` inside a
+  ``BEGIN IMMEDIATE`` write transaction, so concurrent processes never receive the same record.
+* Stats read trigger-maintained aggregate tables (``status_counts``, ``completions_by_minute``,
+  ``spend_totals``); pending/stuck lookups walk indexes. Nothing scans the whole table.
+* Schema changes are numbered ``.sql`` files in ``sqlite_migrations/``; ``check_schema`` names
+  whatever is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from include.stellar_lineage.records import (
+    EnqueueResult,
+    LineageRecord,
+    LineageResult,
+    Priority,
+    RecoveryResult,
+    SpendEntry,
+    Status,
+    creator_priority,
+    utcnow,
+)
+from include.stellar_lineage.store.base import STATS_SOURCES, LineageStore, SchemaError
+
+MIGRATIONS_DIR = Path(__file__).with_name("sqlite_migrations")
+_FIELDS = [f.name for f in dataclasses.fields(LineageRecord)]
+_TIME_FIELDS = {f.name for f in dataclasses.fields(LineageRecord) if "datetime" in str(f.type)}
+REQUIRED_TABLES = ("lineage", "status_counts", "completions_by_minute", "spend_ledger", "spend_totals")
+
+
+def ts(value: dt.datetime | None) -> str | None:
+    """Fixed-format UTC text, so that text order is time order."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: the store keeps timezone-aware UTC times only")
+    return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def _parse_ts(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def _row_to_record(row: sqlite3.Row) -> LineageRecord:
+    values = {name: row[name] for name in _FIELDS}
+    for name in _TIME_FIELDS:
+        values[name] = _parse_ts(values[name])
+    return LineageRecord(**values)
+
+
+class SqliteLineageStore(LineageStore):
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        if migrate:
+            self.migrate()
+        self.check_schema()
+
+    # --- connections --------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # --- schema -------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        applied: list[str] = []
+        with self._write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+                version = int(path.name.split("_", 1)[0])
+                if version in done:
+                    continue
+                for statement in _split_sql(path.read_text()):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, path.stem, ts(utcnow()))
+                )
+                applied.append(path.stem)
+        return applied
+
+    def check_schema(self) -> None:
+        conn = self._conn()
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = [f"table {t}" for t in REQUIRED_TABLES if t not in tables]
+        if "lineage" in tables:
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(lineage)")}
+            missing += [f"column lineage.{c}" for c in _FIELDS if c not in columns]
+        if missing:
+            raise SchemaError(
+                f"SQLite store {self.path} is missing: {', '.join(missing)}. "
+                "Run the store migration (scripts/setup or SqliteLineageStore(path, migrate=True))."
+            )
+
+    # --- queue --------------------------------------------------------------------------------
+    def enqueue(self, network: str, accounts: Iterable[str], *, priority: Priority = Priority.REQUESTED,
+                creator_of: str | None = None) -> EnqueueResult:
+        added, reset, unchanged = [], [], []
+        now = ts(utcnow())
+        with self._write() as conn:
+            for account in dict.fromkeys(accounts):
+                cur = conn.execute(
+                    "INSERT INTO lineage (network_name, stellar_account, status, priority, created_at,"
+                    " updated_at) VALUES (?, ?, 'PENDING', ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (network, account, int(priority), now, now),
+                )
+                if cur.rowcount:
+                    added.append(account)
+                    continue
+                if priority <= Priority.REQUESTED:
+                    cur = conn.execute(
+                        "UPDATE lineage SET status = 'PENDING', retry_count = 0, last_error = NULL,"
+                        " pipeline_source = NULL, claim_owner = NULL, priority = min(priority, ?),"
+                        " updated_at = ? WHERE network_name = ? AND stellar_account = ?"
+                        " AND status IN ('FAILED', 'INVALID')",
+                        (int(priority), now, network, account),
+                    )
+                    if cur.rowcount:
+                        reset.append(account)
+                        continue
+                unchanged.append(account)
+        return EnqueueResult(added, reset, unchanged)
+
+    def claim_batch(self, limit: int, *, pipeline: str, owner: str, network: str | None = None,
+                    accounts: Sequence[str] | None = None, now: dt.datetime | None = None
+                    ) -> list[LineageRecord]:
+        if limit <= 0 or (accounts is not None and not accounts):
+            return []
+        if accounts is not None and network is None:
+            raise ValueError("claiming named accounts needs their network")
+        when = ts(now or utcnow())
+        where, params = ["status = 'PENDING'"], []
+        if network is not None:
+            where.append("network_name = ?")
+            params.append(network)
+        if accounts is not None:
+            where.append(f"stellar_account IN ({','.join('?' * len(accounts))})")
+            params.extend(accounts)
+        sql = (
+            "UPDATE lineage SET status = 'PROCESSING', claim_owner = ?, claim_pipeline = ?,"
+            " processing_started_at = ?, last_pipeline_attempt = ?, updated_at = ?"
+            " WHERE status = 'PENDING' AND rowid IN (SELECT rowid FROM lineage WHERE "
+            + " AND ".join(where)
+            + " ORDER BY priority, created_at LIMIT ?) RETURNING *"
+        )
+        with self._write() as conn:
+            rows = conn.execute(sql, (owner, pipeline, when, when, when, *params, limit)).fetchall()
+        records = [_row_to_record(r) for r in rows]
+        records.sort(key=lambda r: (r.priority, r.created_at))
+        return records
+
+    def _transition(self, network: str, account: str, owner: str, assignments: str,
+                    params: Sequence[Any]) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                f"UPDATE lineage SET {assignments} WHERE network_name = ? AND stellar_account = ?"
+                " AND status = 'PROCESSING' AND claim_owner = ?",
+                (*params, network, account, owner),
+            )
+            return cur.rowcount == 1
+
+    def complete(self, network: str, account: str, *, owner: str, result: LineageResult, source: str,
+                 now: dt.datetime | None = None) -> bool:
+        when = ts(now or utcnow())
+        with self._write() as conn:
+            row = conn.execute(
+                "UPDATE lineage SET status = 'COMPLETE', stellar_creator_account = ?,"
+                " stellar_account_created_at = ?, home_domain = ?, xlm_balance = ?,"
+                " stellar_account_attributes_json = ?, stellar_account_assets_json = ?,"
+                " child_accounts_json = ?, tags = ?, pipeline_source = ?, processing_started_at = NULL,"
+                " last_error = NULL, claim_owner = NULL, updated_at = ?"
+                " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
+                " AND claim_owner = ? RETURNING priority",
+                (result.creator, ts(result.created_at), result.home_domain, result.xlm_balance,
+                 json.dumps(result.attributes, sort_keys=True), json.dumps(result.assets),
+                 json.dumps(result.children), ",".join(result.tags), source, when,
+                 network, account, owner),
+            ).fetchone()
+            if row is None:
+                return False
+            if result.creator and result.creator != account:
+                conn.execute(
+                    "INSERT INTO lineage (network_name, stellar_account, status, priority, created_at,"
+                    " updated_at) VALUES (?, ?, 'PENDING', ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (network, result.creator, int(creator_priority(row[0])), when, when),
+                )
+        return True
+
+    def retry_later(self, network: str, account: str, *, owner: str, error: str, max_retries: int,
+                    now: dt.datetime | None = None) -> str | None:
+        when = ts(now or utcnow())
+        with self._write() as conn:
+            row = conn.execute(
+                "UPDATE lineage SET retry_count = retry_count + 1, last_error = ?,"
+                " status = CASE WHEN retry_count + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END,"
+                " claim_owner = NULL, processing_started_at = NULL, updated_at = ?"
+                " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
+                " AND claim_owner = ? RETURNING status",
+                (error[:2000], max_retries, when, network, account, owner),
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def mark_invalid(self, network: str, account: str, *, owner: str, reason: str,
+                     now: dt.datetime | None = None) -> bool:
+        return self._transition(
+            network, account, owner,
+            "status = 'INVALID', last_error = ?, claim_owner = NULL, processing_started_at = NULL,"
+            " updated_at = ?", (reason[:2000], ts(now or utcnow())))
+
+    def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
+        return self._transition(
+            network, account, owner,
+            "status = 'PENDING', claim_owner = NULL, processing_started_at = NULL, updated_at = ?",
+            (ts(now or utcnow()),))
+
+    def recover_stuck(self, *, threshold: dt.timedelta, max_retries: int,
+                      now: dt.datetime | None = None) -> RecoveryResult:
+        now = now or utcnow()
+        with self._write() as conn:
+            rows = conn.execute(
+                "UPDATE lineage SET retry_count = retry_count + 1,"
+                " status = CASE WHEN retry_count + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END,"
+                " last_error = 'stuck in PROCESSING since ' || processing_started_at || ' (claimed by '"
+                " || coalesce(claim_pipeline, '?') || ')', claim_owner = NULL,"
+                " processing_started_at = NULL, updated_at = ?"
+                " WHERE status = 'PROCESSING' AND processing_started_at < ?"
+                " RETURNING network_name, stellar_account, status",
+                (max_retries, ts(now), ts(now - threshold)),
+            ).fetchall()
+        requeued = [(r[0], r[1]) for r in rows if r[2] == Status.PENDING.value]
+        failed = [(r[0], r[1]) for r in rows if r[2] == Status.FAILED.value]
+        return RecoveryResult(requeued, failed)
+
+    # --- reads --------------------------------------------------------------------------------
+    def get_many(self, network: str, accounts: Sequence[str]) -> dict[str, LineageRecord]:
+        out: dict[str, LineageRecord] = {}
+        accounts = list(dict.fromkeys(accounts))
+        for i in range(0, len(accounts), 500):
+            chunk = accounts[i:i + 500]
+            rows = self._conn().execute(
+                f"SELECT * FROM lineage WHERE network_name = ? AND stellar_account IN "
+                f"({','.join('?' * len(chunk))})", (network, *chunk)).fetchall()
+            out.update({r["stellar_account"]: _row_to_record(r) for r in rows})
+        return out
+
+    def queue_depth(self, network: str | None = None) -> int:
+        sql = "SELECT coalesce(sum(n), 0) FROM status_counts WHERE status = 'PENDING'"
+        params: tuple[str, ...] = ()
+        if network is not None:
+            sql, params = sql + " AND network_name = ?", (network,)
+        return int(self._conn().execute(sql, params).fetchone()[0])
+
+    def stats(self, network: str, *, stuck_threshold: dt.timedelta,
+              now: dt.datetime | None = None) -> dict[str, Any]:
+        now = now or utcnow()
+        conn = self._conn()
+        by_status = {s.value: 0 for s in Status}
+        complete_by_source = dict.fromkeys(STATS_SOURCES, 0)
+        for status, source, n in conn.execute(
+                "SELECT status, pipeline_source, n FROM status_counts WHERE network_name = ?", (network,)):
+            by_status[status] = by_status.get(status, 0) + n
+            if status == Status.COMPLETE.value and source in complete_by_source:
+                complete_by_source[source] += n
+        this_minute = int(now.timestamp()) // 60
+        first_hour = this_minute // 60 - 23
+        hourly = {first_hour + i: dict.fromkeys(STATS_SOURCES, 0) for i in range(24)}
+        last_24h = dict.fromkeys(STATS_SOURCES, 0)
+        for minute, source, n in conn.execute(
+                "SELECT minute, pipeline_source, n FROM completions_by_minute WHERE network_name = ?"
+                " AND minute > ? AND minute <= ?", (network, this_minute - 24 * 60, this_minute)):
+            if source in last_24h:
+                last_24h[source] += n
+                if minute // 60 in hourly:
+                    hourly[minute // 60][source] += n
+        stuck = conn.execute(
+            "SELECT count(*) FROM lineage WHERE status = 'PROCESSING' AND processing_started_at < ?"
+            " AND network_name = ?", (ts(now - stuck_threshold), network)).fetchone()[0]
+        return {
+            "network": network,
+            "by_status": by_status,
+            "complete_by_source": complete_by_source,
+            "last_24h_by_source": last_24h,
+            "hourly_completions": [
+                {"hour": dt.datetime.fromtimestamp(h * 3600, dt.timezone.utc).isoformat(), **counts}
+                for h, counts in sorted(hourly.items())
+            ],
+            "stuck": int(stuck),
+        }
+
+    def pending_accounts(self, network: str | None = None, *, limit: int = 100,
+                         stuck_threshold: dt.timedelta, now: dt.datetime | None = None
+                         ) -> list[LineageRecord]:
+        records: list[LineageRecord] = []
+        for status, order in (("PROCESSING", "processing_started_at"), ("PENDING", "priority, created_at")):
+            if len(records) >= limit:
+                break
+            sql = f"SELECT * FROM lineage WHERE status = ?{' AND network_name = ?' if network else ''}"
+            params = (status, network) if network else (status,)
+            rows = self._conn().execute(f"{sql} ORDER BY {order} LIMIT ?",
+                                        (*params, limit - len(records))).fetchall()
+            records.extend(_row_to_record(r) for r in rows)
+        return records
+
+    # --- spend ledger -------------------------------------------------------------------------
+    def record_spend(self, entry: SpendEntry) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO spend_ledger (at, kind, network_name, bytes, usd, accounts, decision, run_id,"
+                " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ts(entry.at), entry.kind, entry.network, int(entry.bytes), float(entry.usd),
+                 int(entry.accounts), entry.decision, entry.run_id, entry.detail[:2000]))
+
+    def spend_summary(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
+        today = (now or utcnow()).astimezone(dt.timezone.utc).date().isoformat()
+        out = dict.fromkeys(("today_usd", "total_usd", "saved_usd"), 0.0)
+        out.update(dict.fromkeys(("today_bytes", "total_bytes", "jobs", "dry_runs", "refused",
+                                  "accounts_billed"), 0))
+        for day, kind, refused, entries, nbytes, usd, accounts in self._conn().execute(
+                "SELECT day, kind, refused, entries, bytes, usd, accounts FROM spend_totals"):
+            if kind == "dry_run":
+                out["dry_runs"] += entries
+                if refused:
+                    out["refused"] += entries
+                    out["saved_usd"] += usd
+                continue
+            out["jobs"] += entries
+            out["total_usd"] += usd
+            out["total_bytes"] += nbytes
+            out["accounts_billed"] += accounts
+            if day == today:
+                out["today_usd"] += usd
+                out["today_bytes"] += nbytes
+        return out
+
+
+def _split_sql(text: str) -> list[str]:
+    """Split a migration file into statements; trigger bodies keep their inner semicolons."""
+    statements, buffer = [], ""
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
