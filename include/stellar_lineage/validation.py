@@ -57,7 +57,7 @@ def validate_account(value: object) -> str:
         )
     if StrKey.is_valid_contract(value):
         raise InvalidAddress("contract C… address: only G… accounts have creators")
-    if value != value.upper() and value.upper().startswith("G"):
+    if value != value.upper() and _BASE32.match(value.upper()):
         raise InvalidAddress("lowercase address: Stellar addresses are upper case")
     if not value.startswith("G"):
         raise InvalidAddress("account addresses start with G")
