@@ -57,10 +57,10 @@ def validate_account(value: object) -> str:
         )
     if StrKey.is_valid_contract(value):
         raise InvalidAddress("contract C… address: only G… accounts have creators")
+    if not value.upper().startswith("G"):
+        raise InvalidAddress("account addresses start with G")
     if value != value.upper() and _BASE32.match(value.upper()):
         raise InvalidAddress("lowercase address: Stellar addresses are upper case")
-    if not value.startswith("G"):
-        raise InvalidAddress("account addresses start with G")
     if not _BASE32.match(value):
         raise InvalidAddress("contains characters outside the base32 alphabet A-Z, 2-7")
     if len(value) != ACCOUNT_LENGTH:
