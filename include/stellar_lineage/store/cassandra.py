@@ -1,0 +1,328 @@
+"""Cassandra lineage store (self-hosted Cassandra 4/5 or DataStax Astra DB).
+
+Data model (keyspace = the Airflow connection's ``schema``; migrations in ``store/cql/``):
+
+* ``stellar_creator_account_lineage`` - the record, ``PRIMARY KEY ((network_name, stellar_account))``,
+  so duplicates are impossible. Every status change is a lightweight transaction (LWT) on this row:
+  enqueue ``IF NOT EXISTS``; claim ``IF status = 'PENDING' AND queue_token = ?`` (SERIAL); every
+  transition after a claim ``IF status = 'PROCESSING' AND claim_owner = ? AND claim_token = ?``, so a
+  worker whose claim was recovered and handed to someone else cannot overwrite the newer claim. Plain
+  writes never touch these cells (mixing LWT and plain writes on a cell can reorder them).
+* ``lineage_pending_index`` ``((network, bucket), priority, created_at, account, queue_token)`` and
+  ``lineage_processing_index`` ``((network, bucket), processing_started_at, account, claim_token)`` -
+  hints that make "next PENDING in priority/age order" and "PROCESSING since before X" reads of a few
+  small partitions (8 buckets per network) instead of ``ALLOW FILTERING`` over the table. Rules that
+  keep them safe are in ``cassandra_queue``; entries of a finished episode are deleted by key.
+* ``lineage_status_counts`` (counters per network/status/source), ``lineage_completions`` (counter per
+  network, UTC hour partition, minute, source) and ``bigquery_spend_totals`` make ``stats`` and
+  ``spend_summary`` a handful of single-partition reads, flat in table size. Counters are updated
+  after the LWT that changed the row; a process killed in between leaves a counter off by one (no
+  record is lost). ``bigquery_spend`` keeps every ledger entry, partitioned by UTC day.
+
+A claim whose LWT times out (``WriteTimeout``, write_type CAS) or whose connection drops has an
+unknown outcome: the row is read back at SERIAL consistency, which finishes any in-flight Paxos round,
+and the claim is ours exactly when the row carries our fresh ``claim_token``. If even that read fails
+the batch stops; a claim we could not confirm stays PROCESSING and ``recover_stuck`` requeues it, so
+it is neither lost nor handed out twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from cassandra import ConsistencyLevel, Unavailable
+from cassandra.query import BoundStatement
+
+from include.stellar_lineage.records import (
+    EnqueueResult, LineageRecord, LineageResult, Priority, RecoveryResult, SpendEntry, Status,
+    creator_priority, utcnow,
+)
+from include.stellar_lineage.store import cassandra_queue as q
+from include.stellar_lineage.store import cassandra_schema
+from include.stellar_lineage.store.base import LineageStore
+from include.stellar_lineage.store.cassandra_connect import (
+    DEFAULT_CONN_ID, Consistency, build_cluster, valid_keyspace,
+)
+from include.stellar_lineage.store.cassandra_stats import StatsMixin
+
+log = logging.getLogger(__name__)
+P, PR = Status.PENDING.value, Status.PROCESSING.value
+
+
+class ClaimUnknown(RuntimeError):
+    """A claim's outcome could not be learned (node unreachable); recover_stuck will settle it."""
+
+
+class CassandraLineageStore(StatsMixin, LineageStore):
+    def __init__(self, session: Any, keyspace: str, *, consistency: Consistency | None = None,
+                 cluster: Any = None, check: bool = True) -> None:
+        """Use an existing driver ``Session`` (tests); production code uses ``from_connection``."""
+        self.session, self.keyspace = session, valid_keyspace(keyspace)
+        self.consistency = consistency or Consistency()
+        self._cluster, self._stmts = cluster, None
+        if check:
+            self.check_schema()
+
+    @classmethod
+    def from_connection(cls, conn_id: str = DEFAULT_CONN_ID, *, migrate: bool = False
+                        ) -> CassandraLineageStore:
+        cluster, keyspace, consistency = build_cluster(conn_id)
+        store = cls(cluster.connect(), keyspace, consistency=consistency, cluster=cluster, check=False)
+        if migrate:
+            store.migrate()
+        store.check_schema()
+        return store
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.shutdown()
+
+    # --- statements ---------------------------------------------------------------------------
+    @property
+    def stmts(self) -> dict[str, Any]:
+        if self._stmts is None:  # prepared lazily: the tables must exist first
+            prepared = {}
+            for name, text in q.load_statements(self.keyspace).items():
+                stmt = self.session.prepare(text)
+                stmt.consistency_level = self.consistency.normal
+                if name in q.LWT:
+                    stmt.serial_consistency_level = self.consistency.serial
+                prepared[name] = stmt
+            self._stmts = prepared
+        return self._stmts
+
+    def _x(self, name: str, params: Sequence[Any]) -> Any:
+        return self.session.execute(self.stmts[name], params)
+
+    def _count(self, network: str, status: str, delta: int, source: str = "") -> None:
+        self._x("count_add", (delta, network, status, source))
+
+    def _serial_read(self, network: str, account: str) -> Any:
+        bound = BoundStatement(self.stmts["get"], consistency_level=self.consistency.serial)
+        return self.session.execute(bound.bind((network, account))).one()
+
+    # --- schema -------------------------------------------------------------------------------
+    def check_schema(self) -> None:
+        cassandra_schema.check_schema(self.session, self.keyspace)
+
+    def migrate(self) -> list[str]:
+        applied = cassandra_schema.migrate(self.session, self.keyspace, log=log)
+        self._stmts = None
+        return applied
+
+    # --- queue --------------------------------------------------------------------------------
+    def enqueue(self, network: str, accounts: Iterable[str], *, priority: Priority = Priority.REQUESTED,
+                creator_of: str | None = None) -> EnqueueResult:
+        unique = list(dict.fromkeys(accounts))
+        self._x("network_put", (network,))
+        now = q.ms(utcnow())
+        if len(unique) > 1:  # each account is a few dependent round trips: overlap them
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                outcomes = list(pool.map(lambda a: self._enqueue_one(network, a, priority, now), unique))
+        else:
+            outcomes = [self._enqueue_one(network, a, priority, now) for a in unique]
+        added = [a for a, o in zip(unique, outcomes) if o == "added"]
+        reset = [a for a, o in zip(unique, outcomes) if o == "reset"]
+        return EnqueueResult(added, reset, [a for a, o in zip(unique, outcomes) if o == "unchanged"])
+
+    def _enqueue_one(self, network: str, account: str, priority: int, now: dt.datetime,
+                     *, allow_reset: bool = True) -> str:
+        hint = q.PendingHint(int(priority), now, account, q.new_token(), network)
+        self._x("pending_put", hint.key())  # hint first, see cassandra_queue
+        rs = self._x("insert_new", (network, account, int(priority), now, now, hint.queue_token))
+        if rs.was_applied:
+            self._count(network, P, 1)
+            return "added"
+        self._x("pending_del", hint.key())  # our own fresh key: nothing else can be using it
+        existing = rs.one()
+        if not (allow_reset and priority <= Priority.REQUESTED
+                and existing.status in (Status.FAILED.value, Status.INVALID.value)):
+            return "unchanged"
+        new_priority = min(int(priority), existing.priority if existing.priority is not None else 99)
+        hint = q.PendingHint(new_priority, q.aware(existing.created_at) or now, account, q.new_token(),
+                             network)
+        self._x("pending_put", hint.key())
+        rs = self._x("reset", (new_priority, hint.queue_token, now, network, account, existing.status))
+        if not rs.was_applied:
+            self._x("pending_del", hint.key())
+            return "unchanged"
+        self._count(network, existing.status, -1)
+        self._count(network, P, 1)
+        return "reset"
+
+    def claim_batch(self, limit: int, *, pipeline: str, owner: str, network: str | None = None,
+                    accounts: Sequence[str] | None = None, now: dt.datetime | None = None
+                    ) -> list[LineageRecord]:
+        if limit <= 0 or (accounts is not None and not accounts):
+            return []
+        if accounts is not None and network is None:
+            raise ValueError("claiming named accounts needs their network")
+        now = q.ms(now or utcnow())
+        if accounts is not None:
+            rows = [r for r in self._rows(network, accounts).values() if r.status == P]
+            candidates: Iterable[q.PendingHint] = sorted(
+                q.PendingHint(r.priority if r.priority is not None else 1, q.aware(r.created_at),
+                              r.stellar_account, r.queue_token, network) for r in rows)
+        else:
+            networks = [network] if network else self.networks()
+            candidates = q.pending_in_order(self.session, self.stmts, networks, max(limit, 16))
+        claimed: list[tuple[str, str]] = []
+        for hint in candidates:
+            if len(claimed) >= limit:
+                break
+            try:
+                if self._claim_one(hint, owner, pipeline, now):
+                    claimed.append((hint.network, hint.account))
+            except ClaimUnknown:
+                if not claimed:
+                    raise
+                log.exception("claim outcome unknown; returning the %d records already claimed",
+                              len(claimed))
+                break
+        records = [r for n, a in claimed if (r := self.get(n, a)) is not None]
+        records.sort(key=lambda r: (r.priority, r.created_at))
+        return records
+
+    def _claim_one(self, hint: q.PendingHint, owner: str, pipeline: str, now: dt.datetime) -> bool:
+        network, account = hint.network, hint.account
+        token = q.new_token()
+        entry = (network, q.bucket(account), now, account, token)
+        self._x("processing_put", entry)  # hint first: a claimed row is always findable by recovery
+        try:
+            rs = self._x("claim", (owner, pipeline, token, now, now, now, network, account,
+                                   hint.queue_token))
+            applied, current = rs.was_applied, rs.one()
+        except Unavailable:
+            # refused by the coordinator before any Paxos round started: definitely not applied
+            self._x("processing_del", entry)
+            raise ClaimUnknown(f"cluster unavailable while claiming {network}/{account}") from None
+        except Exception as exc:  # WriteTimeout(CAS), OperationTimedOut, connection lost: unknown
+            log.warning("claim of %s/%s: outcome unknown (%s); reading back at SERIAL",
+                        network, account, type(exc).__name__)
+            try:
+                current = self._serial_read(network, account)
+            except Exception as read_exc:
+                raise ClaimUnknown(f"claim of {network}/{account} unresolved: {read_exc}") from exc
+            applied = current is not None and current.claim_token == token
+        if applied:
+            self._x("pending_del", hint.key())
+            self._count(network, P, -1)
+            self._count(network, PR, 1)
+            return True
+        self._x("processing_del", entry)
+        self._drop_stale_hint(hint, current)
+        return False
+
+    def _drop_stale_hint(self, hint: q.PendingHint, row: Any) -> None:
+        if row is None or getattr(row, "status", None) is None:
+            stale = row is None or q.is_old(hint.queue_token)  # no row (yet?) behind this hint
+        elif row.queue_token == hint.queue_token:
+            stale = row.status != P  # this episode already ended
+        else:
+            stale = q.is_old(hint.queue_token)  # maybe a transition still in flight: wait
+        if stale:
+            self._x("pending_del", hint.key())
+
+    # --- transitions after a claim ------------------------------------------------------------
+    def _guarded(self, network: str, account: str, owner: str, name: str, make_params: Any,
+                 *, to_pending: Any = lambda row: False) -> Any:
+        """Run the owner-guarded LWT ``name``; returns the row as it was before, or None when the
+        claim was lost. ``to_pending(row)`` says whether the row goes back to PENDING (needs a hint)."""
+        row = self._rows(network, [account]).get(account)
+        if row is None or row.status != PR or row.claim_owner != owner:
+            return None
+        to_pending = to_pending(row)
+        token = q.new_token() if to_pending else None
+        hint = None
+        if to_pending:
+            hint = q.PendingHint(row.priority if row.priority is not None else 1,
+                                 q.aware(row.created_at), account, token, network)
+            self._x("pending_put", hint.key())
+        params = (*make_params(row, token), network, account, owner, row.claim_token)
+        if not self._x(name, params).was_applied:
+            if hint:
+                self._x("pending_del", hint.key())
+            return None
+        if row.processing_started_at is not None:
+            self._x("processing_del", (network, q.bucket(account), row.processing_started_at, account,
+                                       row.claim_token))
+        self._count(network, PR, -1)
+        return row
+
+    def complete(self, network: str, account: str, *, owner: str, result: LineageResult, source: str,
+                 now: dt.datetime | None = None) -> bool:
+        when = q.ms(now or utcnow())
+        done = self._guarded(network, account, owner, "complete", lambda row, _t: (
+            result.creator, result.created_at, result.home_domain, q.to_decimal(result.xlm_balance),
+            json.dumps(result.attributes, sort_keys=True), json.dumps(result.assets),
+            json.dumps(result.children), ",".join(result.tags), source, when))
+        if done is None:
+            return False
+        row = done
+        self._count(network, Status.COMPLETE.value, 1, source)
+        hour = when.replace(minute=0, second=0, microsecond=0)
+        self._x("completion_add", (network, hour, when.replace(second=0, microsecond=0), source))
+        if result.creator and result.creator != account:
+            prio = creator_priority(row.priority if row.priority is not None else 1)
+            self._enqueue_one(network, result.creator, prio, when, allow_reset=False)
+        return True
+
+    def retry_later(self, network: str, account: str, *, owner: str, error: str, max_retries: int,
+                    now: dt.datetime | None = None) -> str | None:
+        when = q.ms(now or utcnow())
+
+        def status(row: Any) -> str:
+            return Status.FAILED.value if (row.retry_count or 0) + 1 >= max_retries else P
+
+        done = self._guarded(
+            network, account, owner, "retry",
+            lambda row, token: (status(row), (row.retry_count or 0) + 1, error[:2000], token, when),
+            to_pending=lambda row: status(row) == P)
+        if done is None:
+            return None
+        self._count(network, status(done), 1)
+        return status(done)
+
+    def mark_invalid(self, network: str, account: str, *, owner: str, reason: str,
+                     now: dt.datetime | None = None) -> bool:
+        when = q.ms(now or utcnow())
+        done = self._guarded(network, account, owner, "invalid", lambda row, _t: (reason[:2000], when))
+        if done is not None:
+            self._count(network, Status.INVALID.value, 1)
+        return done is not None
+
+    def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
+        when = q.ms(now or utcnow())
+        done = self._guarded(network, account, owner, "release", lambda row, t: (t, when),
+                             to_pending=lambda row: True)
+        if done is not None:
+            self._count(network, P, 1)
+        return done is not None
+
+    # --- reads --------------------------------------------------------------------------------
+    def _rows(self, network: str, accounts: Sequence[str]) -> dict[str, Any]:
+        unique = list(dict.fromkeys(accounts))
+        if len(unique) <= 1:
+            rows = [self._x("get", (network, a)).one() for a in unique]
+        else:
+            futures = [self.session.execute_async(self.stmts["get"], (network, a)) for a in unique]
+            rows = [f.result().one() for f in futures]
+        return {r.stellar_account: r for r in rows if r is not None}
+
+    def get_many(self, network: str, accounts: Sequence[str]) -> dict[str, LineageRecord]:
+        out: dict[str, LineageRecord] = {}
+        accounts = list(accounts)
+        for i in range(0, len(accounts), 256):  # bounded number of requests in flight
+            out.update({a: q.row_to_record(r) for a, r in self._rows(network, accounts[i:i + 256]).items()})
+        return out
+
+    def networks(self) -> list[str]:
+        return sorted(r.network_name for r in self._x("networks", ()))
+
+
+__all__ = ["CassandraLineageStore", "ClaimUnknown", "ConsistencyLevel"]
