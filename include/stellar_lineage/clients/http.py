@@ -1,0 +1,163 @@
+"""The one HTTP GET + retry policy used for Horizon and Stellar Expert.
+
+Every *attempt* (each retry, each page) first takes a slot from the host-wide rate limiter, then
+reports the response headers back to it. Retried: 429, 5xx, timeouts, connection errors and
+unparseable JSON bodies, with exponential backoff + full jitter, never shorter than ``Retry-After``.
+Never retried: other 4xx (they will not change by asking again). Request headers may carry API keys,
+so they are never logged or put into error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "stellar-lineage/1.0 (+airflow)"
+
+
+class StellarApiError(Exception):
+    """Base class of every client error."""
+
+
+class AccountNotFound(StellarApiError):
+    """Horizon answered 404 for ``/accounts/{id}``: the account does not exist (or was merged)."""
+
+    def __init__(self, account: str, network: str) -> None:
+        super().__init__(f"Account {account} not found on {network} Horizon (HTTP 404)")
+        self.account, self.network = account, network
+
+
+class TransientApiError(StellarApiError):
+    """Retries exhausted (or the server asked us to wait too long); worth trying again later."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MalformedResponse(TransientApiError):
+    """Bad JSON or an unexpected document shape. Transient for record handling (proxies truncate)."""
+
+
+class ApiRequestError(StellarApiError):
+    """A non-retryable 4xx answer (400, 402, 403, 404 elsewhere than /accounts/{id}, 410 ...)."""
+
+    def __init__(self, api: str, path: str, status: int, problem_type: str = "", title: str = "") -> None:
+        kind = f" {problem_type.rsplit('/', 1)[-1]}" if problem_type else ""
+        super().__init__(f"{api} GET {path}: HTTP {status}{kind}{f' ({title})' if title else ''}")
+        self.api, self.path, self.status, self.problem_type, self.title = api, path, status, problem_type, title
+
+
+class HttpClient:
+    """GET JSON from one API base URL under the shared limiter and the retry policy."""
+
+    def __init__(self, api: str, base_url: str, limiter: Any, *, timeout: float, max_attempts: int,
+                 headers: Mapping[str, str] | None = None, backoff_base: float = 0.5, backoff_max: float = 30.0,
+                 max_retry_after: float = 120.0, sleep: Callable[[float], None] = time.sleep) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+        self.api = api
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff_base, self.backoff_max, self.max_retry_after = backoff_base, backoff_max, max_retry_after
+        self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+        self._sleep = sleep
+        self._local = threading.local()  # requests.Session is not guaranteed thread-safe: one per thread
+        self._count_lock = threading.Lock()
+        self.attempts_sent = 0  # every HTTP attempt, including retries and pages
+
+    def __repr__(self) -> str:  # headers deliberately left out: they may hold keys
+        return f"HttpClient({self.api!r}, {self.base_url!r})"
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update(self._headers)
+        return session
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for the wait after failed attempt number ``attempt`` (1-based)."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """GET ``base_url + path`` and return the JSON object; raise on anything else."""
+        url = self.base_url + path
+        last = "no attempt"
+        for attempt in range(1, self.max_attempts + 1):
+            self.limiter.acquire(self.api)
+            with self._count_lock:
+                self.attempts_sent += 1
+            retry_after: float | None = None
+            try:
+                resp = self._session().get(url, params=params, timeout=self.timeout)
+            except requests.Timeout:
+                last = f"timeout after {self.timeout:g}s"
+            except requests.ConnectionError as exc:
+                last = f"connection error ({type(exc).__name__})"
+            else:
+                self.limiter.observe(self.api, resp.headers, resp.status_code)
+                status = resp.status_code
+                if 200 <= status < 300:
+                    try:
+                        body = resp.json()
+                    except (ValueError, json.JSONDecodeError):
+                        body = None
+                        last = "invalid JSON body"
+                    if body is not None:
+                        if not isinstance(body, dict):
+                            raise MalformedResponse(f"{self.api} GET {path}: expected a JSON object")
+                        return body
+                elif status == 429 or status >= 500:
+                    last = f"HTTP {status}"
+                    retry_after = _retry_after(resp.headers)
+                    if retry_after is not None and retry_after > self.max_retry_after:
+                        raise TransientApiError(f"{self.api} GET {path}: HTTP {status} with Retry-After "
+                                                f"{retry_after:g}s (over the {self.max_retry_after:g}s cap)")
+                else:
+                    problem_type, title = _problem(resp)
+                    raise ApiRequestError(self.api, path, status, problem_type, title)
+            if attempt == self.max_attempts:
+                break
+            delay = self.backoff(attempt)
+            if retry_after is not None:
+                delay = max(delay, retry_after)  # the server's wish is a floor, jitter only adds
+            log.warning("%s GET %s: %s (attempt %d/%d), retrying in %.1f s",
+                        self.api, path, last, attempt, self.max_attempts, delay)
+            self._sleep(delay)
+        reason = f"{self.api} GET {path}: {last} after {self.max_attempts} attempts"
+        if last == "invalid JSON body":
+            raise MalformedResponse(reason)
+        raise TransientApiError(reason)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")  # requests' headers are case-insensitive
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
+
+
+def _problem(resp: requests.Response) -> tuple[str, str]:
+    """(type, title) of a Horizon problem+json; ("", error text) for Stellar Expert's {error, status}."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return "", ""
+    if not isinstance(body, dict):
+        return "", ""
+    return str(body.get("type", "")), str(body.get("title") or body.get("error") or "")[:200]

@@ -1,0 +1,172 @@
+"""``StellarApiClient.fetch_lineage(account) -> LineageResult`` from Horizon (+ Stellar Expert).
+
+Request plan per account (why it is cheap):
+
+1. ``GET /accounts/{id}``: current state; 404 → ``AccountNotFound`` (merged accounts too).
+2. ``GET /accounts/{id}/payments?order=desc&limit=200`` (+ next pages up to ``max_pages``): payments is a
+   smaller stream than operations and still holds every ``create_account``. Scanning newest-first, the
+   first ``create_account`` with ``account == id`` is the *current* incarnation's creation (merged and
+   re-created accounts have several); records with ``funder == id`` are children. For an account with
+   fewer than 200 payments one page gives both, so 2 Horizon requests (3 at exactly 200).
+3. Only if no creation op was seen: ``GET /`` (cached) → ``history_elder_ledger``. The network root has
+   no creation op (genesis); anything else was created before Horizon's retained history, so
+   ``creator``/``created`` come from Stellar Expert (full history).
+4. Stellar Expert directory → tags.
+
+``created_at`` is always the creation time (op ``created_at`` or SE ``created``), never
+``last_modified_time``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from include.stellar_lineage.clients.horizon import MAX_PAGE, HorizonClient
+from include.stellar_lineage.clients.http import ApiRequestError, MalformedResponse, TransientApiError
+from include.stellar_lineage.clients.stellar_expert import StellarExpertClient
+from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult
+
+log = logging.getLogger(__name__)
+
+# A Horizon whose elder ledger is at or below this has full history (pubnet's first tx is in ledger 3).
+FULL_HISTORY_ELDER = 2
+ATTRIBUTE_KEYS = ("flags", "thresholds", "signers", "sequence", "subentry_count", "num_sponsoring",
+                  "num_sponsored", "last_modified_ledger", "last_modified_time")
+
+
+def parse_time(value: Any, what: str) -> dt.datetime:
+    if not isinstance(value, str):
+        raise MalformedResponse(f"{what}: timestamp is not a string ({value!r})")
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedResponse(f"{what}: unparseable timestamp {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+class _Scan:
+    """What the newest-first payments scan found."""
+
+    def __init__(self) -> None:
+        self.creation: dict[str, Any] | None = None
+        self.children: dict[str, dict[str, Any]] = {}  # child account -> its earliest creation by us
+        self.oldest: dict[str, Any] | None = None
+        self.exhausted = False  # reached the oldest retained record
+        self.before_history = False  # Horizon said 410: the next page is before its retained history
+
+
+class StellarApiClient:
+    def __init__(self, network: str, horizon: HorizonClient, expert: StellarExpertClient, *,
+                 max_pages: int = 5, page_limit: int = MAX_PAGE) -> None:
+        if max_pages < 1 or not 1 <= page_limit <= MAX_PAGE:
+            raise ValueError("max_pages must be >= 1 and page_limit within 1..200")
+        self.network, self.horizon, self.expert = network, horizon, expert
+        self.max_pages, self.page_limit = max_pages, page_limit
+
+    def request_counts(self) -> dict[str, int]:
+        """HTTP attempts sent so far by this client (every retry and page counts)."""
+        return {"horizon": self.horizon.http.attempts_sent, "stellar_expert": self.expert.http.attempts_sent}
+
+    def fetch_lineage(self, account: str) -> LineageResult:
+        state = self.horizon.account(account)  # AccountNotFound propagates: the record becomes INVALID
+        scan = self._scan_payments(account)
+        creator, created_at, source = self._creator(account, scan)
+        return LineageResult(
+            creator=creator,
+            created_at=created_at,
+            home_domain=state.get("home_domain") or None,
+            xlm_balance=_native_balance(account, state),
+            attributes=_attributes(state),
+            assets=[dict(b) for b in state["balances"] if b.get("asset_type") != "native"],
+            children=self._children(account, scan),
+            tags=self.expert.tags(account),
+            creator_source=source,
+        )
+
+    # ------------------------------------------------------------------ scan
+    def _scan_payments(self, account: str) -> _Scan:
+        scan, cursor = _Scan(), None
+        for _ in range(self.max_pages):
+            try:
+                records = self.horizon.page(account, "payments", order="desc", limit=self.page_limit, cursor=cursor)
+            except ApiRequestError as exc:
+                if exc.status == 410:  # desc cursor reached the retention floor: nothing older is served
+                    scan.before_history = True
+                    return scan
+                raise
+            for rec in records:
+                if rec.get("type") != "create_account":
+                    continue
+                target, funder = rec.get("account"), rec.get("funder")
+                if target == account and scan.creation is None:
+                    scan.creation = rec  # newest-first: the latest incarnation's creation
+                elif funder == account and target and target != account:
+                    scan.children[target] = rec  # overwritten by older records: keeps the earliest
+            if records:
+                scan.oldest = records[-1]
+                cursor = records[-1]["paging_token"]
+            if len(records) < self.page_limit:
+                scan.exhausted = True
+                return scan
+        return scan
+
+    # ------------------------------------------------------------------ creator
+    def _creator(self, account: str, scan: _Scan) -> tuple[str | None, dt.datetime | None, str]:
+        if scan.creation is not None:
+            funder = scan.creation.get("funder") or scan.creation.get("source_account")
+            if not isinstance(funder, str):
+                raise MalformedResponse(f"horizon create_account {scan.creation.get('id')}: no funder")
+            return funder, parse_time(scan.creation.get("created_at"), "horizon create_account"), "horizon"
+        if account == NETWORK_ROOTS.get(self.network):
+            return None, None, "genesis"  # created at genesis: no create_account exists anywhere
+        if scan.exhausted and self.horizon.history_elder_ledger() <= FULL_HISTORY_ELDER:
+            # Full history and still no creation op: not the root, so this Horizon's data is inconsistent.
+            log.warning("No create_account for %s in full Horizon history; asking Stellar Expert", account)
+        # Created before Horizon's retained history (or beyond the page cap): Stellar Expert has it all.
+        found = self.expert.creator(account)
+        if found is None or found[0] is None:
+            raise TransientApiError(f"creator of {account} unknown: no create_account within Horizon's "
+                                    f"history and Stellar Expert has no creator")
+        return found[0], found[1], "stellar_expert"
+
+    # ------------------------------------------------------------------ children
+    def _children(self, account: str, scan: _Scan) -> dict[str, Any]:
+        ordered = sorted(scan.children.values(), key=lambda r: int(r["paging_token"]))
+        return {
+            "count": len(ordered),
+            "children": [{"account": r["account"], "created_at": r.get("created_at"),
+                          "starting_balance": r.get("starting_balance")} for r in ordered],
+            "complete": self._complete(account, scan),
+            "source": "horizon",
+        }
+
+    def _complete(self, account: str, scan: _Scan) -> bool:
+        """True only if every create_account this address ever funded was seen."""
+        if not scan.exhausted:
+            return False  # page cap or 410: older records exist that were not read
+        oldest = scan.oldest
+        if oldest is not None and oldest.get("type") == "create_account" and oldest.get("account") == account:
+            # The address's very first record is its own creation: nothing older can exist. (An older,
+            # merged incarnation cut off by retention would be missed; see known gaps in the notes.)
+            return True
+        # Otherwise the history we read only starts at the retention floor, unless Horizon keeps it all.
+        return self.horizon.history_elder_ledger() <= FULL_HISTORY_ELDER
+
+
+def _native_balance(account: str, state: dict[str, Any]) -> str:
+    for entry in state["balances"]:
+        if isinstance(entry, dict) and entry.get("asset_type") == "native":
+            balance = entry.get("balance")
+            if isinstance(balance, str):
+                return balance  # exact 7-decimal string; never via float
+    raise MalformedResponse(f"horizon GET /accounts/{account}: no native balance entry")
+
+
+def _attributes(state: dict[str, Any]) -> dict[str, Any]:
+    attrs = {key: state.get(key) for key in ATTRIBUTE_KEYS}
+    if state.get("sponsor"):
+        attrs["sponsor"] = state["sponsor"]
+    attrs["data_keys"] = sorted((state.get("data") or {}).keys())
+    return attrs
