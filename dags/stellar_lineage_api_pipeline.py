@@ -1,0 +1,69 @@
+"""
+### Stellar lineage — API pipeline (every 2 minutes)
+
+Free and always available: Horizon + Stellar Expert, paced by a host-wide rate limiter shared with
+the BigQuery DAG's fallback.
+
+1. **check_schedule** — validates every `stellar_lineage_*` Variable (a bad value fails here,
+   before any record is touched); skips the run when `api_pipeline_enabled` is false or when
+   `api_pipeline_interval_seconds` (> 120) says this 2-minute slot is too early.
+2. **recover_stuck** — PROCESSING records older than `stuck_threshold_minutes` go back to PENDING.
+3. **claim_batch** — atomically claims `api_pipeline_batch_size` records (`auto`: what the Horizon
+   budget of one interval can finish, capped by the queue depth).
+4. **process_batch** — fetches each account, writes the result, and climbs each chain to the root
+   within a deadline inside the interval; unfinished work is released to PENDING.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import dag, task
+
+from include.stellar_lineage.dag_defaults import DEFAULT_ARGS
+from include.stellar_lineage.operators.api_lineage import ApiLineageOperator
+from include.stellar_lineage.operators.claim import ClaimLineageBatchOperator
+from include.stellar_lineage.operators.recover import RecoverStuckRecordsOperator
+
+
+@dag(
+    dag_id="stellar_lineage_api_pipeline",
+    schedule="*/2 * * * *",
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    max_consecutive_failed_dag_runs=15,
+    dagrun_timeout=dt.timedelta(seconds=115),
+    default_args={**DEFAULT_ARGS, "retry_delay": dt.timedelta(seconds=5),
+                  "retry_exponential_backoff": False},
+    doc_md=__doc__,
+    tags=["stellar-lineage", "pipeline/api", "source/horizon"],
+)
+def stellar_lineage_api_pipeline():
+    @task(task_id="check_schedule", execution_timeout=dt.timedelta(seconds=30))
+    def check_schedule(dag_run=None) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from include.stellar_lineage.config import load_settings
+        from include.stellar_lineage.runtime import run_is_due
+
+        settings = load_settings()
+        if not settings.api_pipeline_enabled:
+            raise AirflowSkipException("stellar_lineage_api_pipeline_enabled is false: skipping this run")
+        manual = dag_run.run_type != "scheduled"
+        if not run_is_due(dag_run.run_after.timestamp(), settings.api_pipeline_interval_seconds, manual=manual):
+            raise AirflowSkipException(
+                f"api_pipeline_interval_seconds={settings.api_pipeline_interval_seconds}: not due in this slot")
+        return {"interval_seconds": settings.api_pipeline_interval_seconds}
+
+    recover = RecoverStuckRecordsOperator(task_id="recover_stuck", execution_timeout=dt.timedelta(seconds=30))
+    claim = ClaimLineageBatchOperator(task_id="claim_batch", pipeline="API",
+                                      execution_timeout=dt.timedelta(seconds=30))
+    process = ApiLineageOperator(task_id="process_batch", claim=claim.output, source="API",
+                                 deadline_seconds=80, execution_timeout=dt.timedelta(seconds=105))
+
+    check_schedule() >> recover >> claim >> process
+
+
+stellar_lineage_api_pipeline()

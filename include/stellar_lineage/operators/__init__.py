@@ -1,0 +1,1 @@
+"""Custom operators: thin wrappers (templated args, short execute) over include/stellar_lineage."""

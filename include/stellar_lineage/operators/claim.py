@@ -1,0 +1,54 @@
+"""ClaimLineageBatchOperator: the one claim path of both DAGs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+
+from include.stellar_lineage.api_pipeline import auto_batch_size
+from include.stellar_lineage.runtime import SCHEDULE_SECONDS, claim_owner, task_store
+
+
+class ClaimLineageBatchOperator(BaseOperator):
+    """Atomically claim up to ``batch_size`` PENDING records for ``pipeline``.
+
+    :param pipeline: ``API`` or ``BIGQUERY``; recorded as the claim's pipeline.
+    :param batch_size: a number, or ``"auto"``/None to use the pipeline's setting (the API pipeline's
+        ``auto`` derives it from the Horizon budget of one interval and the queue depth).
+    :param network: claim only this network's records (None: any network).
+    :return: ``{"owner", "pipeline", "records": [{"network", "account"}]}`` via XCom.
+    """
+
+    template_fields: Sequence[str] = ("batch_size", "network")
+    ui_color = "#e0ecff"
+
+    def __init__(self, *, pipeline: str, batch_size: Any = None, network: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pipeline = pipeline
+        self.batch_size = batch_size
+        self.network = network
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        with task_store() as (settings, store):
+            limit = self._limit(settings, store)
+            owner = claim_owner(context, self.pipeline)
+            records = store.claim_batch(limit, pipeline=self.pipeline, owner=owner,
+                                        network=self.network or None)
+            depth = store.queue_depth(self.network or None)
+        self.log.info("Claimed %d of limit %d for %s (owner %s); %d still PENDING",
+                      len(records), limit, self.pipeline, owner, depth)
+        return {"owner": owner, "pipeline": self.pipeline,
+                "records": [{"network": r.network_name, "account": r.stellar_account} for r in records]}
+
+    def _limit(self, settings: Any, store: Any) -> int:
+        if self.batch_size not in (None, "", "auto"):
+            return int(self.batch_size)
+        if self.pipeline != "API":
+            return settings.bigquery_batch_size
+        if settings.api_pipeline_batch_size is not None:
+            return settings.api_pipeline_batch_size
+        window = min(settings.api_pipeline_interval_seconds, SCHEDULE_SECONDS) * 0.75
+        return auto_batch_size(settings, store.queue_depth(self.network or None), window)

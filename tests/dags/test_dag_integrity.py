@@ -1,0 +1,91 @@
+"""Every DAG parses, follows the project's conventions, and parsing does no I/O."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from include.stellar_lineage.dag_defaults import ALLOWED_TAGS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = {"stellar_lineage_enqueue", "stellar_lineage_api_pipeline"}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_expected_dags_present_and_named_after_files(dagbag):
+    assert EXPECTED <= set(dagbag.dag_ids)
+    for dag_id, dag in dagbag.dags.items():
+        assert Path(dag.fileloc).stem == dag_id
+
+
+def test_conventions(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags and set(dag.tags) <= ALLOWED_TAGS, (dag_id, dag.tags)
+        assert dag.catchup is False, dag_id
+        assert dag.max_active_runs is not None, dag_id
+        assert dag.doc_md, dag_id
+        for t in dag.tasks:
+            assert isinstance(t.retries, int) and t.retries >= 2, (dag_id, t.task_id, t.retries)
+            assert t.owner == "stellar-lineage", (dag_id, t.task_id)
+
+
+def test_api_pipeline_schedule(dagbag):
+    dag = dagbag.dags["stellar_lineage_api_pipeline"]
+    assert dag.schedule == "*/2 * * * *"
+    assert dag.max_active_runs == 1
+    assert dag.dagrun_timeout is not None and dag.dagrun_timeout.total_seconds() < 120
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "check_schedule", "recover_stuck", "claim_batch", "process_batch"]
+
+
+def test_enqueue_params(dagbag):
+    dag = dagbag.dags["stellar_lineage_enqueue"]
+    assert dag.schedule is None
+    assert set(dag.params.keys()) == {"accounts", "network"}
+    assert dag.params.get_param("network").schema["enum"] == ["public", "testnet"]
+
+
+_PARSE_WITHOUT_IO = r"""
+import json, socket, sys
+sys.path.insert(0, sys.argv[1])
+calls = []
+def forbid(name):
+    def _f(*a, **k):
+        calls.append(name)
+        raise RuntimeError(name + " during DAG parsing")
+    return _f
+socket.socket.connect = forbid("socket.connect")
+socket.create_connection = forbid("socket.create_connection")
+socket.getaddrinfo = forbid("socket.getaddrinfo")
+import airflow.sdk
+airflow.sdk.Variable.get = staticmethod(forbid("Variable.get"))
+airflow.sdk.BaseHook.get_connection = classmethod(forbid("BaseHook.get_connection"))
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1] + "/dags")
+print(json.dumps({"calls": calls, "errors": list(bag.import_errors), "dags": sorted(bag.dag_ids)}))
+"""
+
+
+def test_parsing_does_no_variable_connection_or_network_access():
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    env.pop("AIRFLOW_VAR_STELLAR_LINEAGE_API_PIPELINE_ENABLED", None)
+    out = subprocess.run([sys.executable, "-c", _PARSE_WITHOUT_IO, str(PROJECT_ROOT)], env=env,
+                         capture_output=True, text=True, timeout=300, check=True)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["calls"] == [] and report["errors"] == []
+    assert EXPECTED <= set(report["dags"])
