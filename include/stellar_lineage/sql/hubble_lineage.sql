@@ -9,9 +9,11 @@
 -- '-', '_'), because BigQuery cannot take table names as parameters.
 --
 -- Output rows, one of two kinds:
---   kind='creator': subject = account of the batch; related = its funder; created_at, starting_balance, ledger
---   kind='child'  : subject = funder in the batch; related = the child; created_at, starting_balance,
---                   ledger; child_total = exact number of distinct children of subject
+--   kind='creator': subject = account of the batch; related = its funder; created_at,
+--                   starting_balance, ledger of that creation
+--   kind='child'  : subject = funder in the batch; related = the child; created_at,
+--                   starting_balance, ledger; child_total = exact number of distinct children
+-- (Full-line comments are stripped before sending: bqemulator miscounts @names inside comments.)
 --
 -- Why this shape (cost, per /work/shared/reference/hubble_bigquery.md "Plan E"; BigQuery bills the
 -- full referenced columns after partition pruning, NULL = 0 bytes, clustering is not in the estimate):
