@@ -149,8 +149,8 @@ FIELDS: tuple[Field, ...] = (
           "Health check fails when PENDING work exists but nothing completed for this long."),
     Field("health_max_stuck", _int_at_least(0), "10", "int >= 0",
           "Health check fails when more PROCESSING records than this are stuck."),
-    Field("extra_options", _json_object, "{}", "JSON object",
-          "Reserved for forward-compatible options; must be a JSON object."),
+    Field("bigquery_job_labels", _json_object, '{"app": "stellar-lineage"}', "JSON object",
+          "Labels put on every BigQuery job (cost attribution in billing exports)."),
 )
 _BY_NAME = {f.name: f for f in FIELDS}
 
@@ -182,7 +182,7 @@ class Settings:
     cassandra_conn_id: str
     health_max_minutes_without_progress: int
     health_max_stuck: int
-    extra_options: dict[str, Any]
+    bigquery_job_labels: dict[str, Any]
 
 
 def parse_settings(raw: Mapping[str, str | None]) -> Settings:

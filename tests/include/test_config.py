@@ -26,9 +26,9 @@ def test_defaults_match_design():
 
 def test_values_are_parsed():
     s = parse_settings({"api_pipeline_enabled": "False", "api_pipeline_batch_size": "7",
-                        "store_backend": "Cassandra", "extra_options": '{"a": 1}'})
+                        "store_backend": "Cassandra", "bigquery_job_labels": '{"team": "data"}'})
     assert s.api_pipeline_enabled is False and s.api_pipeline_batch_size == 7
-    assert s.store_backend == "cassandra" and s.extra_options == {"a": 1}
+    assert s.store_backend == "cassandra" and s.bigquery_job_labels == {"team": "data"}
 
 
 @pytest.mark.parametrize(
@@ -41,8 +41,8 @@ def test_values_are_parsed():
         ("bigquery_cost_limit_usd", "nan", "a number >= 0"),
         ("horizon_requests_per_minute", "0", "a number > 0"),
         ("store_backend", "postgres", "one of sqlite, cassandra"),
-        ("extra_options", "{not json", "a JSON object"),
-        ("extra_options", "[1, 2]", "a JSON object"),
+        ("bigquery_job_labels", "{not json", "a JSON object"),
+        ("bigquery_job_labels", "[1, 2]", "a JSON object"),
         ("api_pipeline_interval_seconds", "30", "whole number >= 60"),
     ],
 )
