@@ -107,7 +107,9 @@ class FakeServer:
         return f"http://{host}:{port}"
 
     def start(self) -> FakeServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=self.name, daemon=True)
+        # A short poll interval keeps stop() (shutdown waits for one poll) fast in tests.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name=self.name,
+                                        daemon=True)
         self._thread.start()
         return self
 
