@@ -43,7 +43,7 @@ from include.stellar_lineage.records import (
     creator_priority, utcnow,
 )
 from include.stellar_lineage.store import cassandra_queue as q
-from include.stellar_lineage.store import cassandra_schema
+from include.stellar_lineage.store import cassandra_backfill, cassandra_schema
 from include.stellar_lineage.store.base import LineageStore
 from include.stellar_lineage.store.cassandra_connect import (
     DEFAULT_CONN_ID, Consistency, build_cluster, valid_keyspace,
@@ -111,7 +111,12 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         cassandra_schema.check_schema(self.session, self.keyspace)
 
     def migrate(self) -> list[str]:
-        applied = cassandra_schema.migrate(self.session, self.keyspace, log=log)
+        def backfill() -> None:
+            self._stmts = None  # the tables/columns of 003 exist only now
+            cassandra_backfill.backfill(self, log=log)
+
+        applied = cassandra_schema.migrate(self.session, self.keyspace, log=log,
+                                           post_steps={"003_claims_and_indexes": backfill})
         self._stmts = None
         return applied
 
@@ -123,7 +128,8 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         now = q.ms(utcnow())
         if len(unique) > 1:  # each account is a few dependent round trips: overlap them
             with ThreadPoolExecutor(max_workers=16) as pool:
-                outcomes = list(pool.map(lambda a: self._enqueue_one(network, a, priority, now), unique))
+                outcomes = list(pool.map(lambda ia: self._enqueue_one(network, ia[1], priority, now,
+                                                                      seq=ia[0]), enumerate(unique)))
         else:
             outcomes = [self._enqueue_one(network, a, priority, now) for a in unique]
         added = [a for a, o in zip(unique, outcomes) if o == "added"]
@@ -131,10 +137,11 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         return EnqueueResult(added, reset, [a for a, o in zip(unique, outcomes) if o == "unchanged"])
 
     def _enqueue_one(self, network: str, account: str, priority: int, now: dt.datetime,
-                     *, allow_reset: bool = True) -> str:
-        hint = q.PendingHint(int(priority), now, account, q.new_token(), network)
+                     *, allow_reset: bool = True, seq: int = 0) -> str:
+        # seq: position in the enqueue call, so accounts enqueued in one millisecond keep their order
+        hint = q.PendingHint(int(priority), now, seq, account, q.new_token(), network)
         self._x("pending_put", hint.key())  # hint first, see cassandra_queue
-        rs = self._x("insert_new", (network, account, int(priority), now, now, hint.queue_token))
+        rs = self._x("insert_new", (network, account, int(priority), now, now, hint.queue_token, seq))
         if rs.was_applied:
             self._count(network, P, 1)
             return "added"
@@ -144,8 +151,8 @@ class CassandraLineageStore(StatsMixin, LineageStore):
                 and existing.status in (Status.FAILED.value, Status.INVALID.value)):
             return "unchanged"
         new_priority = min(int(priority), existing.priority if existing.priority is not None else 99)
-        hint = q.PendingHint(new_priority, q.aware(existing.created_at) or now, account, q.new_token(),
-                             network)
+        hint = q.PendingHint(new_priority, q.aware(existing.created_at) or now, 0, account,
+                             q.new_token(), network)
         self._x("pending_put", hint.key())
         rs = self._x("reset", (new_priority, hint.queue_token, now, network, account, existing.status))
         if not rs.was_applied:
@@ -165,9 +172,7 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         now = q.ms(now or utcnow())
         if accounts is not None:
             rows = [r for r in self._rows(network, accounts).values() if r.status == P]
-            candidates: Iterable[q.PendingHint] = sorted(
-                q.PendingHint(r.priority if r.priority is not None else 1, q.aware(r.created_at),
-                              r.stellar_account, r.queue_token, network) for r in rows)
+            candidates: Iterable[q.PendingHint] = sorted(q.hint_for_row(r, network) for r in rows)
         else:
             networks = [network] if network else self.networks()
             candidates = q.pending_in_order(self.session, self.stmts, networks, max(limit, 16))
@@ -230,21 +235,32 @@ class CassandraLineageStore(StatsMixin, LineageStore):
 
     # --- transitions after a claim ------------------------------------------------------------
     def _guarded(self, network: str, account: str, owner: str, name: str, make_params: Any,
-                 *, to_pending: Any = lambda row: False) -> Any:
+                 *, target: Any, when: dt.datetime) -> Any:
         """Run the owner-guarded LWT ``name``; returns the row as it was before, or None when the
-        claim was lost. ``to_pending(row)`` says whether the row goes back to PENDING (needs a hint)."""
+        claim was lost. ``target(row)`` is the status the row moves to (PENDING needs a hint)."""
         row = self._rows(network, [account]).get(account)
         if row is None or row.status != PR or row.claim_owner != owner:
             return None
-        to_pending = to_pending(row)
+        to_pending = target(row) == P
         token = q.new_token() if to_pending else None
         hint = None
         if to_pending:
-            hint = q.PendingHint(row.priority if row.priority is not None else 1,
-                                 q.aware(row.created_at), account, token, network)
+            hint = q.hint_for_row(row, network, token)
             self._x("pending_put", hint.key())
         params = (*make_params(row, token), network, account, owner, row.claim_token)
-        if not self._x(name, params).was_applied:
+        try:
+            applied = self._x(name, params).was_applied
+        except Unavailable:
+            raise  # refused before Paxos started: not applied, the caller may retry
+        except Exception as exc:  # timeout / dropped connection: outcome unknown, settle it
+            log.warning("%s of %s/%s: outcome unknown (%s); reading back at SERIAL",
+                        name, network, account, type(exc).__name__)
+            after = self._serial_read(network, account)  # raises if still unreachable
+            # our transition applied iff the row left PROCESSING for our target at our time, while
+            # still carrying the claim token (a later claim would have replaced it)
+            applied = (after is not None and after.claim_token == row.claim_token
+                       and after.status == target(row) and q.aware(after.updated_at) == when)
+        if not applied:
             if hint:
                 self._x("pending_del", hint.key())
             return None
@@ -260,7 +276,8 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         done = self._guarded(network, account, owner, "complete", lambda row, _t: (
             result.creator, result.created_at, result.home_domain, q.to_decimal(result.xlm_balance),
             json.dumps(result.attributes, sort_keys=True), json.dumps(result.assets),
-            json.dumps(result.children), ",".join(result.tags), source, when))
+            json.dumps(result.children), ",".join(result.tags), source, when),
+            target=lambda row: Status.COMPLETE.value, when=when)
         if done is None:
             return False
         row = done
@@ -282,7 +299,7 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         done = self._guarded(
             network, account, owner, "retry",
             lambda row, token: (status(row), (row.retry_count or 0) + 1, error[:2000], token, when),
-            to_pending=lambda row: status(row) == P)
+            target=status, when=when)
         if done is None:
             return None
         self._count(network, status(done), 1)
@@ -291,7 +308,8 @@ class CassandraLineageStore(StatsMixin, LineageStore):
     def mark_invalid(self, network: str, account: str, *, owner: str, reason: str,
                      now: dt.datetime | None = None) -> bool:
         when = q.ms(now or utcnow())
-        done = self._guarded(network, account, owner, "invalid", lambda row, _t: (reason[:2000], when))
+        done = self._guarded(network, account, owner, "invalid", lambda row, _t: (reason[:2000], when),
+                             target=lambda row: Status.INVALID.value, when=when)
         if done is not None:
             self._count(network, Status.INVALID.value, 1)
         return done is not None
@@ -299,7 +317,7 @@ class CassandraLineageStore(StatsMixin, LineageStore):
     def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
         when = q.ms(now or utcnow())
         done = self._guarded(network, account, owner, "release", lambda row, t: (t, when),
-                             to_pending=lambda row: True)
+                             target=lambda row: P, when=when)
         if done is not None:
             self._count(network, P, 1)
         return done is not None

@@ -111,7 +111,10 @@ def applied_migrations(session: Any, keyspace: str) -> set[str]:
     return {r.name for r in session.execute(f"SELECT name FROM {keyspace}.schema_migrations")}
 
 
-def migrate(session: Any, keyspace: str, *, log: Any = None) -> list[str]:
+def migrate(session: Any, keyspace: str, *, log: Any = None, post_steps: dict[str, Any] | None = None
+            ) -> list[str]:
+    """Apply pending migrations; ``post_steps[name]()`` runs after a file's statements and before the
+    file is recorded, so a crash in between re-runs both (post steps must be re-runnable)."""
     session.execute(
         f"CREATE TABLE IF NOT EXISTS {keyspace}.schema_migrations "
         "(name text PRIMARY KEY, applied_at timestamp)"
@@ -131,6 +134,8 @@ def migrate(session: Any, keyspace: str, *, log: Any = None) -> list[str]:
                     continue
             session.execute(stmt, timeout=60)
             session.cluster.control_connection.wait_for_schema_agreement()
+        if post_steps and path.stem in post_steps:
+            post_steps[path.stem]()
         session.execute(
             f"INSERT INTO {keyspace}.schema_migrations (name, applied_at) VALUES (%s, %s)",
             (path.stem, dt.datetime.now(dt.timezone.utc)),

@@ -64,8 +64,7 @@ class StatsMixin:
             token = q.new_token() if status == P else None
             hint = None
             if token is not None:  # hint first, as for every transition into PENDING
-                hint = q.PendingHint(row.priority if row.priority is not None else 1,
-                                     q.aware(row.created_at), account, token, network)
+                hint = q.hint_for_row(row, network, token)
                 self._x("pending_put", hint.key())
             started = q.aware(row.processing_started_at)
             error = (f"stuck in PROCESSING since {started.isoformat() if started else '?'}"

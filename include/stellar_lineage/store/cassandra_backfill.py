@@ -1,0 +1,69 @@
+"""One-off backfill run by migration 003 on a table that already holds rows (a seed deployment).
+
+Rows written before 003 have no queue/claim tokens, no index entries and are not in the counters, so
+without this step they would never be claimed nor counted. This is the only full-table read in the
+Cassandra store and it runs once, inside ``migrate()``, before 003 is recorded as applied; stop the
+workers while migrating. It is safe to re-run after a crash:
+
+* rows that already carry a token are skipped (the token is set with an LWT after the hint is written);
+* counters are set to the scanned totals by adding the difference to their current value, not by
+  blindly adding, so a second run does not double them.
+
+Seed rows stuck in PROCESSING with no ``processing_started_at`` (the seed never recovered those) get
+the epoch as claim time, so the next ``recover_stuck`` requeues them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from include.stellar_lineage.records import Status
+from include.stellar_lineage.store import cassandra_queue as q
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def backfill(store: Any, *, log: Any = None) -> dict[str, int]:
+    now = q.ms(dt.datetime.now(dt.timezone.utc))
+    counts: Counter[tuple[str, str, str]] = Counter()
+    networks: set[str] = set()
+    adopted = 0
+    stmt = store.stmts["scan_all"]
+    stmt.fetch_size = 1000  # paged: memory stays flat however big the table is
+    for row in store.session.execute(stmt):
+        network, account, status = row.network_name, row.stellar_account, row.status
+        networks.add(network)
+        source = (row.pipeline_source or "") if status == Status.COMPLETE.value else ""
+        counts[(network, status or "", source)] += 1
+        if status == Status.PENDING.value and row.queue_token is None:
+            created = q.aware(row.created_at) or now
+            hint = q.hint_for_row(row, network, q.new_token(), created)
+            store._x("pending_put", hint.key())
+            if store._x("adopt_pending", (hint.queue_token, hint.priority, created, network, account)
+                        ).was_applied:
+                adopted += 1
+            else:
+                store._x("pending_del", hint.key())
+        elif status == Status.PROCESSING.value and row.claim_token is None:
+            started = q.aware(row.processing_started_at) or EPOCH
+            token = q.new_token()
+            entry = (network, q.bucket(account), started, account, token)
+            store._x("processing_put", entry)
+            if store._x("adopt_processing", (token, started, network, account)).was_applied:
+                adopted += 1
+            else:
+                store._x("processing_del", entry)
+    for network in networks:
+        store._x("network_put", (network,))
+        current = {(r.status, r.pipeline_source): r.n for r in store._x("counts", (network,))}
+        keys = {k[1:] for k in counts if k[0] == network} | set(current)
+        for status, source in keys:
+            delta = counts.get((network, status, source), 0) - current.get((status, source), 0)
+            if delta:
+                store._x("count_add", (delta, network, status, source))
+    if log:
+        log.info("backfill: %d rows scanned, %d adopted into the queue indexes",
+                 sum(counts.values()), adopted)
+    return {"rows": sum(counts.values()), "adopted": adopted}
