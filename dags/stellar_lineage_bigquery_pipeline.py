@@ -1,0 +1,95 @@
+"""
+### Stellar lineage — BigQuery pipeline (on demand)
+
+Full-history lineage from the public Hubble dataset (`crypto-stellar`) for a whole batch in **one**
+query, guarded by a free dry run. Trigger it from the UI form:
+
+* **limit** — accounts claimed for the batch (1–10,000; one query regardless of the size, so larger
+  batches are cheaper per account).
+* **network** — `public` (Hubble publishes pubnet only; a `testnet` batch goes to the API path).
+* **dry_run_only** — estimate and report only: nothing is claimed, queried or written (the dry run
+  itself is free and is recorded in the spend ledger with decision `dry_run_only`).
+
+Tasks:
+
+1. **check_settings** — validates the `stellar_lineage_*` Variables; skips the run when
+   `bigquery_enabled` is false; routes dry-run-only runs straight to the guard.
+2. **claim_batch** — atomically claims `limit` PENDING records (the same claim path as the API DAG).
+3. **cost_guard** — dry run (bytes → USD at `bigquery_price_per_tib_usd`); refuses over
+   `bigquery_cost_limit_usd`, `bigquery_size_limit_gb` or today's `bigquery_daily_budget_usd`;
+   follows **hubble_query** or **api_fallback**. Every dry run is written to the spend ledger.
+4. **hubble_query** — the job, with `maximum_bytes_billed` set from the estimate so BigQuery itself
+   enforces the cap; writes results (`BIGQUERY`) with fresh attributes from Horizon.
+5. **api_fallback** — whatever is still claimed (refused, job failed, or not in Hubble) goes through
+   the API path as `BIGQUERY_WITH_API_FALLBACK`; nothing is left PROCESSING.
+
+Connection `google_cloud_default` holds the credentials (never logged).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+from include.stellar_lineage.dag_defaults import DEFAULT_ARGS
+from include.stellar_lineage.operators.api_fallback import ApiFallbackOperator
+from include.stellar_lineage.operators.claim import ClaimLineageBatchOperator
+from include.stellar_lineage.operators.hubble_cost_guard import HubbleCostGuardOperator
+from include.stellar_lineage.operators.hubble_query import HubbleLineageQueryOperator
+
+
+@dag(
+    dag_id="stellar_lineage_bigquery_pipeline",
+    schedule=None,
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,  # "{{ params.limit }}" -> int, dry_run_only -> bool
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    tags=["stellar-lineage", "pipeline/bigquery", "pipeline/api", "source/hubble", "source/horizon"],
+    params={
+        "limit": Param(100, type="integer", minimum=1, maximum=10000,
+                       description="Accounts in the batch (one BigQuery query for all of them)."),
+        "network": Param("public", type="string", enum=["public", "testnet"],
+                         description="Stellar network of the batch."),
+        "dry_run_only": Param(False, type="boolean",
+                              description="Estimate the cost and report; claim, query and write nothing."),
+    },
+)
+def stellar_lineage_bigquery_pipeline():
+    @task.branch(task_id="check_settings", execution_timeout=dt.timedelta(seconds=60))
+    def check_settings(params: dict | None = None) -> str:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from include.stellar_lineage.config import load_settings
+
+        settings = load_settings()  # a bad Variable fails here, before any record is touched
+        if not settings.bigquery_enabled:
+            raise AirflowSkipException("stellar_lineage_bigquery_enabled is false: skipping this run")
+        return "cost_guard" if params["dry_run_only"] else "claim_batch"
+
+    claim = ClaimLineageBatchOperator(
+        task_id="claim_batch", pipeline="BIGQUERY", batch_size="{{ params.limit }}",
+        network="{{ params.network }}", execution_timeout=dt.timedelta(minutes=2))
+    guard = HubbleCostGuardOperator(
+        task_id="cost_guard", claim_task_id="claim_batch", query_task_id="hubble_query",
+        fallback_task_id="api_fallback", network="{{ params.network }}", limit="{{ params.limit }}",
+        dry_run_only="{{ params.dry_run_only }}", trigger_rule="none_failed_min_one_success",
+        execution_timeout=dt.timedelta(minutes=5))
+    query = HubbleLineageQueryOperator(
+        task_id="hubble_query", claim_task_id="claim_batch", guard_task_id="cost_guard",
+        job_timeout_seconds=600, deadline_seconds=1800, execution_timeout=dt.timedelta(minutes=45))
+    fallback = ApiFallbackOperator(
+        task_id="api_fallback", claim_task_id="claim_batch", deadline_seconds=1800,
+        trigger_rule="all_done", execution_timeout=dt.timedelta(minutes=40))
+
+    branch = check_settings()
+    branch >> [claim, guard]
+    claim >> guard >> [query, fallback]
+    query >> fallback
+
+
+stellar_lineage_bigquery_pipeline()

@@ -1,0 +1,162 @@
+"""The BigQuery pipeline's steps, called by the thin operators in ``operators/``.
+
+* ``estimate_batch`` — dry run + decision (+ one spend-ledger entry); touches no lineage record.
+* ``run_batch`` — the approved job, results written with ``source="BIGQUERY"``; returns the accounts
+  it could not finish so the fallback task takes them (missing from Hubble, or the job failed).
+* ``fallback_batch`` — whatever this run's owner still holds goes through the API path
+  (``api_pipeline.process_claimed``) with ``source="BIGQUERY_WITH_API_FALLBACK"``.
+
+Every claimed record ends COMPLETE, INVALID, PENDING (retry / released) or FAILED; none is left
+PROCESSING, whatever BigQuery does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from include.stellar_lineage.config import Settings
+from include.stellar_lineage.hubble import cost
+from include.stellar_lineage.hubble.query import REFERENCED_TABLES, HubbleClient, HubbleUnavailable
+from include.stellar_lineage.hubble.results import lineage_result, parse_rows
+from include.stellar_lineage.records import PipelineSource, SpendEntry, Status
+from include.stellar_lineage.store.base import LineageStore
+
+log = logging.getLogger(__name__)
+
+HUBBLE_NETWORKS = ("public",)  # Hubble publishes pubnet only; testnet batches use the API path
+
+
+def estimate_batch(store: LineageStore, settings: Settings, accounts: Sequence[str], network: str, *,
+                   hubble: HubbleClient, run_id: str = "", dry_run_only: bool = False) -> dict[str, Any]:
+    """Dry-run the batch query and decide. Returns the decision as a JSON-able dict (for XCom)."""
+    if network not in HUBBLE_NETWORKS:
+        return {"decision": cost.REFUSED_NETWORK, "approved": False, "estimate_bytes": 0, "estimate_usd": 0.0,
+                "max_bytes_billed": None, "accounts": len(accounts), "network": network,
+                "reason": f"Hubble has no {network} data; the batch goes through the API path"}
+    estimate = hubble.dry_run(accounts)
+    spent = float(store.spend_summary().get("today_usd") or 0.0)
+    decision = cost.decide(estimate, settings, spent_today_usd=spent, referenced_tables=REFERENCED_TABLES)
+    ledger_decision = cost.DRY_RUN_ONLY if dry_run_only else decision.decision
+    store.record_spend(SpendEntry(kind="dry_run", network=network, bytes=decision.billable_bytes,
+                                  usd=decision.estimate_usd, accounts=len(accounts), decision=ledger_decision,
+                                  run_id=run_id, detail=decision.reason))
+    log.info("Dry run for %d %s accounts: %d bytes (billable %d) = $%.6f; spent today $%.4f -> %s (%s)",
+             len(accounts), network, estimate, decision.billable_bytes, decision.estimate_usd, spent,
+             decision.decision, decision.reason)
+    out = decision.as_dict()
+    out.update(approved=decision.approved and not dry_run_only, accounts=len(accounts), network=network,
+               per_account_usd=decision.estimate_usd / max(1, len(accounts)), dry_run_only=dry_run_only)
+    return out
+
+
+def held_by(store: LineageStore, records: Sequence[dict[str, str]], owner: str) -> dict[str, list[str]]:
+    """Claimed records this owner still holds, by network (a retried task skips finished ones)."""
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for item in records:
+        wanted[item["network"]].append(item["account"])
+    held: dict[str, list[str]] = {}
+    for network, accounts in wanted.items():
+        found = store.get_many(network, accounts)
+        mine = [a for a in accounts if (r := found.get(a)) is not None
+                and r.status == Status.PROCESSING.value and r.claim_owner == owner]
+        if mine:
+            held[network] = mine
+    return held
+
+
+def run_batch(store: LineageStore, settings: Settings, claim: dict[str, Any], guard: dict[str, Any], *,
+              hubble: HubbleClient, client_for: Callable[[str], Any], run_id: str = "",
+              timeout_s: float = 600.0, deadline: float | None = None, recheck_budget: bool = False
+              ) -> dict[str, Any]:
+    """Run the approved job for the claimed batch and write what Hubble answered."""
+    owner = claim["owner"]
+    held = held_by(store, claim.get("records") or [], owner)
+    summary: dict[str, Any] = {"complete": 0, "invalid": 0, "retry_later": 0, "released": 0, "handed": [],
+                               "reason": None}
+    for network, accounts in held.items():
+        if network not in HUBBLE_NETWORKS:
+            summary["handed"] += accounts
+            summary["reason"] = cost.REFUSED_NETWORK
+            continue
+        if recheck_budget:  # a retried task: the first try may have billed already
+            spent = float(store.spend_summary().get("today_usd") or 0.0)
+            again = cost.decide(int(guard["estimate_bytes"]), settings, spent_today_usd=spent,
+                                referenced_tables=REFERENCED_TABLES)
+            if not again.approved:
+                log.warning("Retry refused by the guard: %s", again.reason)
+                summary["handed"] += accounts
+                summary["reason"] = again.decision
+                continue
+        try:
+            outcome = hubble.run(accounts, max_bytes_billed=int(guard["max_bytes_billed"]), timeout_s=timeout_s)
+        except HubbleUnavailable as exc:
+            # bytesBilledLimitExceeded fails "without incurring a charge"; after a timeout the job may
+            # have scanned, so the ledger keeps the estimate as a conservative upper bound.
+            billed = int(guard["billable_bytes"]) if exc.reason == "timeout" else 0
+            store.record_spend(SpendEntry(
+                kind="job", network=network, bytes=billed,
+                usd=cost.usd_for_bytes(billed, settings.bigquery_price_per_tib_usd), accounts=len(accounts),
+                decision="failed", run_id=run_id, detail=str(exc)[:500]))
+            log.warning("Hubble job failed (%s); %d accounts go to the API fallback", exc, len(accounts))
+            summary["handed"] += accounts
+            summary["reason"] = exc.reason
+            continue
+        billed = outcome.bytes_billed if outcome.bytes_billed is not None else int(guard["billable_bytes"])
+        store.record_spend(SpendEntry(
+            kind="job", network=network, bytes=billed,
+            usd=cost.usd_for_bytes(billed, settings.bigquery_price_per_tib_usd), accounts=len(accounts),
+            decision="ran", run_id=run_id,
+            detail=f"job {outcome.job_id}; {len(outcome.rows)} rows; cache_hit={outcome.cache_hit}; "
+                   + ("bytes billed reported" if outcome.bytes_billed is not None else
+                      "bytes billed not reported: estimate recorded")))
+        parsed = parse_rows(outcome.rows, accounts, network=network)
+        _write_results(store, settings, network, owner, parsed, client_for(network), summary, deadline)
+    log.info("Hubble batch: %s", {k: (len(v) if k == "handed" else v) for k, v in summary.items()})
+    return summary
+
+
+def _write_results(store: LineageStore, settings: Settings, network: str, owner: str, parsed: dict,
+                   client: Any, summary: dict[str, Any], deadline: float | None) -> None:
+    from include.stellar_lineage.clients import AccountNotFound
+
+    for account, item in parsed.items():
+        if not item.found:
+            summary["handed"].append(account)  # Hubble has no creation row: the API path decides
+            summary["reason"] = summary["reason"] or "missing_from_hubble"
+            continue
+        if deadline is not None and time.monotonic() > deadline:
+            summary["released"] += int(store.release(network, account, owner=owner))
+            continue
+        try:
+            state = client.horizon.account(account)  # rate-limited like every API request
+            tags = client.expert.tags(account)
+            result = lineage_result(item, state, tags)
+        except AccountNotFound as exc:  # merged for good: the same outcome as on the API path
+            summary["invalid"] += int(store.mark_invalid(network, account, owner=owner, reason=str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - transient Horizon trouble must not lose the record
+            status = store.retry_later(network, account, owner=owner, error=f"{type(exc).__name__}: {exc}"[:500],
+                                       max_retries=settings.max_retry_attempts)
+            summary["retry_later"] += int(status is not None)
+            log.warning("%s/%s: Horizon attributes failed (%s) -> %s", network, account, exc, status)
+            continue
+        if store.complete(network, account, owner=owner, result=result, source=PipelineSource.BIGQUERY.value):
+            summary["complete"] += 1
+
+
+def fallback_batch(store: LineageStore, settings: Settings, claim: dict[str, Any], *,
+                   deadline: float | None = None, client_factory: Any = None) -> dict[str, Any]:
+    """Everything the run's owner still holds goes through the API path (and only that)."""
+    from include.stellar_lineage.api_pipeline import process_claimed
+
+    records = claim.get("records") or []
+    summary = process_claimed(store, records, settings=settings,
+                              source=PipelineSource.BIGQUERY_WITH_API_FALLBACK.value, owner=claim["owner"],
+                              pipeline=claim.get("pipeline") or "BIGQUERY", deadline=deadline,
+                              client_factory=client_factory, climb=False)
+    summary.pop("completed", None)
+    return summary

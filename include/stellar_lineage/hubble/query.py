@@ -1,0 +1,162 @@
+"""Hubble through the Google provider: one dry run and one job per batch (never per account).
+
+The client comes from ``BigQueryHook(...).get_client(project_id=hook.project_id)``, so credentials
+are whatever the ``google_cloud_default`` Connection says (key file, ADC, impersonation...). Nothing
+here logs a credential: only the project id, job id, bytes and error reasons are logged.
+For a local emulator set ``BIGQUERY_EMULATOR_HOST=http://127.0.0.1:PORT`` (google-cloud-bigquery reads
+it when no api_endpoint is given; the provider never passes one) and give the Connection the extras
+``{"is_anonymous": true, "project": "<id>"}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from include.stellar_lineage.config import Settings
+
+log = logging.getLogger(__name__)
+
+SQL_PATH = Path(__file__).resolve().parents[1] / "sql" / "hubble_lineage.sql"
+REFERENCED_TABLES = 2  # enriched_history_operations + history_ledgers (minimum billing per table)
+# Lower bound of @since: pubnet's first ledger closed 2015-09-30; nothing is older, so the whole
+# useful history is kept while the filter still lets BigQuery prune when a later bound is known.
+NETWORK_START = dt.datetime(2015, 9, 1, tzinfo=dt.timezone.utc)
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,1024}$")
+
+class HubbleUnavailable(RuntimeError):
+    """The batch job could not run or finish; ``reason`` is BigQuery's reason (or ours)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+@functools.lru_cache(maxsize=1)
+def _sql_template() -> str:
+    # Full-line comments are stripped: bqemulator counts @names inside comments as parameters
+    # (and the request gets smaller). Inline SQL stays byte-for-byte as written in the .sql file.
+    lines = SQL_PATH.read_text().splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip() + "\n"
+
+
+def lineage_sql(settings: Settings) -> str:
+    """The batch query with table identifiers from validated settings (values stay parameters)."""
+    project, dataset = settings.bigquery_project, settings.bigquery_dataset
+    for name, value in (("bigquery_project", project), ("bigquery_dataset", dataset)):
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"stellar_lineage_{name} = {value!r} is not a BigQuery identifier")
+    return (_sql_template().replace("{project}", project)
+            .replace("{dbt_dataset}", f"{dataset}_dbt").replace("{dataset}", dataset))
+
+
+def query_parameters(accounts: Sequence[str], *, max_children: int,
+                     since: dt.datetime | None = None) -> list[Any]:
+    from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter
+
+    return [
+        ArrayQueryParameter("accounts", "STRING", list(accounts)),
+        ScalarQueryParameter("since", "TIMESTAMP", since or NETWORK_START),
+        ScalarQueryParameter("max_children", "INT64", int(max_children)),
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobOutcome:
+    rows: list[dict[str, Any]]
+    job_id: str
+    bytes_billed: int | None  # None when the server does not report it (emulators)
+    bytes_processed: int | None
+    cache_hit: bool
+
+
+class HubbleClient:
+    """Dry run + job for one batch. ``client`` may be injected (tests); else built from the hook."""
+
+    def __init__(self, settings: Settings, *, gcp_conn_id: str = "google_cloud_default",
+                 client: Any = None) -> None:
+        self.settings = settings
+        self.gcp_conn_id = gcp_conn_id
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
+
+            hook = BigQueryHook(gcp_conn_id=self.gcp_conn_id, use_legacy_sql=False,
+                                location=self.settings.bigquery_location)
+            # project_id must be explicit: get_client() without it falls back to ADC even when the
+            # Connection is anonymous. It is the billing project, not Hubble's.
+            self._client = hook.get_client(project_id=hook.project_id, location=self.settings.bigquery_location)
+            log.info("BigQuery client for project %s (connection %s)", hook.project_id, self.gcp_conn_id)
+        return self._client
+
+    def dry_run(self, accounts: Sequence[str], *, since: dt.datetime | None = None) -> int:
+        """Bytes the batch query would scan. The dry run is free and never calls result()."""
+        from google.cloud.bigquery import QueryJobConfig
+
+        config = QueryJobConfig(dry_run=True, use_query_cache=False, query_parameters=query_parameters(
+            accounts, max_children=self.settings.bigquery_max_children, since=since))
+        job = self.client.query(lineage_sql(self.settings), job_config=config,
+                                location=self.settings.bigquery_location)
+        return int(job.total_bytes_processed or 0)
+
+    def run(self, accounts: Sequence[str], *, max_bytes_billed: int, timeout_s: float,
+            since: dt.datetime | None = None) -> JobOutcome:
+        """Run the batch job with BigQuery enforcing ``max_bytes_billed``; classify failures."""
+        from google.api_core import exceptions as gexc
+        from google.api_core.retry import Retry
+        from google.cloud.bigquery import QueryJobConfig
+
+        config = QueryJobConfig(
+            query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children,
+                                              since=since),
+            maximum_bytes_billed=int(max_bytes_billed),
+            job_timeout_ms=int(timeout_s * 1000),  # BigQuery cancels the job server-side too
+        )
+        # Bounded retries: BigQuery reports bytesBilledLimitExceeded sometimes as 5xx, and the client
+        # would otherwise retry 5xx until its default deadline.
+        retry = Retry(deadline=min(60.0, timeout_s))
+        job = None
+        try:
+            job = self.client.query(lineage_sql(self.settings), job_config=config,
+                                    location=self.settings.bigquery_location, retry=retry, job_retry=None)
+            rows = [dict(row.items()) for row in job.result(timeout=timeout_s, retry=retry)]
+        except gexc.GoogleAPICallError as exc:
+            raise HubbleUnavailable(_reason(exc), _message(exc)) from exc
+        except (TimeoutError, gexc.RetryError) as exc:  # concurrent.futures.TimeoutError is TimeoutError
+            if job is not None:
+                _cancel_quietly(job)
+            raise HubbleUnavailable("timeout", f"no result within {timeout_s:.0f}s ({type(exc).__name__})") from exc
+        return JobOutcome(rows, job.job_id, job.total_bytes_billed, job.total_bytes_processed,
+                          bool(job.cache_hit))
+
+
+def _reason(exc: Any) -> str:
+    for err in getattr(exc, "errors", None) or []:
+        if isinstance(err, dict) and err.get("reason"):
+            return str(err["reason"])
+    text = str(exc)
+    if "exceeded limit for bytes billed" in text.lower():
+        return "bytesBilledLimitExceeded"  # matched on the text too: the status code varies (400/500)
+    return {403: "accessDenied", 404: "notFound", 429: "rateLimitExceeded"}.get(getattr(exc, "code", 0) or 0,
+                                                                                 type(exc).__name__)
+
+
+def _message(exc: Any) -> str:
+    # The API's own message only: no request headers or credentials are ever part of it.
+    return (getattr(exc, "message", None) or str(exc)).splitlines()[0][:500]
+
+
+def _cancel_quietly(job: Any) -> None:
+    try:
+        job.cancel()
+    except Exception:  # noqa: BLE001 - best effort; the job also has job_timeout_ms
+        log.warning("Could not cancel BigQuery job %s after the timeout", getattr(job, "job_id", "?"))

@@ -1,0 +1,102 @@
+"""Turn the batch query's rows into per-account lineage, and add the fresh attributes from Horizon.
+
+Hubble answers creator, creation time/ledger and children with full history. What it does not have
+fresh (balance, home domain, flags, signers, trustlines) comes from Horizon ``/accounts/{id}`` and the
+Stellar Expert directory (tags), through the API clients and therefore through the host-wide rate
+limiter shared with the API DAG. Children use the same shape as the API path
+(``{"account", "created_at" ISO-8601 Z, "starting_balance" 7-decimal string}``), so results from the
+two paths compare equal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult
+
+
+@dataclasses.dataclass
+class HubbleLineage:
+    account: str
+    creator: str | None = None
+    created_at: dt.datetime | None = None
+    creation_ledger: int | None = None
+    starting_balance: str | None = None
+    children: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    child_total: int = 0
+    found: bool = False  # a creation row was returned (or the account is the network root)
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def iso_z(value: dt.datetime | None) -> str | None:
+    """Horizon's timestamp format, so children compare equal across the two paths."""
+    return None if value is None else value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def amount(value: Any) -> str | None:
+    """Hubble's FLOAT64 starting_balance as Horizon's exact 7-decimal string.
+
+    ``repr`` of a float is the shortest string that round-trips, so amounts with at most 7 decimals
+    and up to ~1e8 XLM come back exactly; larger values may differ in the last stroop.
+    """
+    if value is None:
+        return None
+    return f"{Decimal(repr(float(value))):.7f}"
+
+
+def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *,
+               network: str) -> dict[str, HubbleLineage]:
+    """Rows of hubble_lineage.sql → one ``HubbleLineage`` per requested account."""
+    out = {account: HubbleLineage(account) for account in accounts}
+    root = NETWORK_ROOTS.get(network)
+    if root in out:
+        out[root].found = True  # created at genesis: no create_account row exists anywhere
+    for row in rows:
+        item = out.get(row["subject"])
+        if item is None:
+            continue  # not ours (cannot happen with IN UNNEST(@accounts); ignored defensively)
+        if row["kind"] == "creator":
+            item.creator, item.found = row["related"], True
+            item.created_at = _utc(row["created_at"])
+            item.creation_ledger = None if row.get("ledger") is None else int(row["ledger"])
+            item.starting_balance = amount(row.get("starting_balance"))
+        elif row["kind"] == "child":
+            item.child_total = int(row.get("child_total") or 0)
+            item.children.append({"account": row["related"], "created_at": iso_z(_utc(row["created_at"])),
+                                  "starting_balance": amount(row.get("starting_balance"))})
+    for item in out.values():
+        item.children.sort(key=lambda c: (c["created_at"] or "", c["account"]))
+        item.child_total = max(item.child_total, len(item.children))
+    return out
+
+
+def lineage_result(item: HubbleLineage, state: dict[str, Any], tags: list[str]) -> LineageResult:
+    """Combine Hubble's lineage with Horizon's current state (see module doc)."""
+    from include.stellar_lineage.clients.lineage_fetch import _attributes, _native_balance
+
+    attributes = _attributes(state)
+    attributes["creation"] = {"ledger": item.creation_ledger, "starting_balance": item.starting_balance,
+                              "transaction_hash": None}  # not selected: see hubble_lineage.sql header
+    return LineageResult(
+        creator=item.creator,
+        created_at=item.created_at,
+        home_domain=state.get("home_domain") or None,
+        xlm_balance=_native_balance(item.account, state),
+        attributes=attributes,
+        assets=[dict(b) for b in state["balances"] if b.get("asset_type") != "native"],
+        children={"count": item.child_total, "children": item.children,
+                  "complete": len(item.children) >= item.child_total, "source": "hubble"},
+        tags=tags,
+        creator_source="hubble" if item.creator else "genesis",
+    )
