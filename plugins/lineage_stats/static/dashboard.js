@@ -68,8 +68,9 @@
       }));
       offset += len;
     });
-    svg.appendChild(el("text", { x: 80, y: 80, "text-anchor": "middle", "font-size": 22, "font-weight": 700 }, fmt(total)));
-    svg.appendChild(el("text", { x: 80, y: 98, "text-anchor": "middle", class: "muted" }, "completed"));
+    // inline style: the stylesheet's svg text size would override a font-size attribute
+    svg.appendChild(el("text", { x: 80, y: 84, "text-anchor": "middle", style: "font-size:26px;font-weight:700" }, fmt(total)));
+    svg.appendChild(el("text", { x: 80, y: 102, "text-anchor": "middle", class: "muted", style: "font-size:12px" }, "completed"));
     legend($("l-mix"), SOURCES.map(function (s, i) { return { label: s.label, color: s.color, value: values[i] }; }), total);
   }
 

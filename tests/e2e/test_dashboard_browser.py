@@ -1,0 +1,192 @@
+"""End to end: a real ``airflow api-server`` with the plugin, a seeded SQLite store and headless
+Chromium logging in through Airflow's own login page.
+
+Needs the Debian ``chromium`` package (``apt-get install -y chromium``). Screenshots are kept in
+``artifacts/e2e/`` (git-ignored; CI uploads them). Every process started here is stopped in a
+``finally`` even when an assertion fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from include.stellar_lineage.store.sqlite import SqliteLineageStore
+from tests.e2e.cdp import Browser
+from tests.plugins.seed_lineage import K2, K3, ROOT, seed
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = PROJECT_ROOT / "artifacts" / "e2e"
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+START_TIMEOUT = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_env(home: Path, store: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_VAR_", "AIRFLOW_CONN_"))}
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "e2e-" + "s" * 60,
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store),
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    })
+    return env
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group (uvicorn exits cleanly on it), SIGKILL if it hangs."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def airflow_server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow-e2e-home")
+    # A fixed dev password: SimpleAuthManager reads this file instead of generating one.
+    (home / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({"admin": "admin"}))
+    store_path = home / "lineage.db"
+    store = SqliteLineageStore(store_path)
+    seed(store, dt.datetime.now(dt.timezone.utc))
+    store.close()
+    env = _server_env(home, store_path)
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
+
+    port = _free_port()
+    log = (home / "api-server.log").open("w")
+    proc = subprocess.Popen([AIRFLOW, "api-server", "--port", str(port), "--workers", "1"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"api-server exited ({proc.returncode}):\n{(home / 'api-server.log').read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"api-server not up after {START_TIMEOUT}s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    with Browser(width=1440, height=1000) as b:
+        yield b
+
+
+def _type(b: Browser, selector: str, text: str) -> None:
+    b.wait_for(f"!!document.querySelector({selector!r})", what=selector)
+    b.evaluate(f"document.querySelector({selector!r}).focus()")
+    b.send("Input.insertText", text=text)  # real key input, so React's controlled inputs see it
+
+
+def _login(b: Browser, base: str) -> None:
+    b.navigate(f"{base}/")
+    b.wait_for("location.pathname.startsWith('/auth/login')", what="redirect to the login page")
+    _type(b, "input[name=username]", "admin")
+    _type(b, "input[name=password]", "admin")
+    b.wait_for("!document.querySelector('button[type=submit]').disabled", what="enabled Sign in button")
+    b.evaluate("document.querySelector('button[type=submit]').click()")
+    b.wait_for("!location.pathname.startsWith('/auth') && document.readyState === 'complete'",
+               what="the UI after login")
+    cookies = b.send("Network.getCookies", urls=[base])["cookies"]
+    assert any(c["name"] == "_token" for c in cookies), cookies
+
+
+def test_dashboard_and_lineage_in_a_real_browser(airflow_server, browser):
+    base, b = airflow_server, browser
+    _login(b, base)
+    b.pump(1)
+    b.errors.clear()  # Airflow's login page logs its own 401 for /ui/config before sign-in
+
+    # 1. Inside the Airflow UI: the nav entry's route renders our page in an iframe, authenticated
+    #    by the UI session cookie.
+    b.navigate(f"{base}/plugin/stellar-lineage")
+    frame_total = ("(() => { const f = document.querySelector('iframe');"
+                   " const d = f && f.contentDocument; const k = d && d.getElementById('k-total');"
+                   " return k && k.textContent; })()")
+    assert b.wait_for(f"{frame_total} === '13'", what="dashboard numbers inside the UI iframe", timeout=45)
+    assert b.evaluate("document.querySelector('iframe').src") == f"{base}/stellar-lineage/"
+    b.pump(1)
+    b.screenshot(ARTIFACTS / "dashboard-in-airflow-ui.png")
+
+    # 2. The dashboard itself: numbers, drawn charts, base_url-correct DAG links.
+    b.navigate(f"{base}/stellar-lineage/?network=public")
+    b.wait_for("document.getElementById('k-total').textContent === '13'", what="dashboard numbers")
+    tiles = b.evaluate("['k-complete','k-queue','k-processing','k-stuck'].map(id => document.getElementById(id).textContent)")
+    assert tiles == ["6", "3", "2", "1"]
+    assert b.evaluate("document.getElementById('t-stuck').classList.contains('alert')") is True
+    assert b.evaluate("document.querySelectorAll('#c-hourly rect').length") == 3  # 3 completions in 24 h
+    assert b.evaluate("document.querySelectorAll('#c-mix circle').length") == 4  # track + 3 sources
+    assert b.evaluate("document.querySelectorAll('#c-status rect').length") == 10
+    assert "Saved" in b.evaluate("document.getElementById('c-spend').textContent")
+    dag_links = b.evaluate("[...document.querySelectorAll('footer.dags a')].map(a => [a.href, a.target])")
+    assert dag_links == [[f"{base}/dags/{d}", "_top"] for d in (
+        "stellar_lineage_api_pipeline", "stellar_lineage_bigquery_pipeline", "stellar_lineage_enqueue")]
+    assert b.evaluate("document.getElementById('error').hidden") is True
+    b.screenshot(ARTIFACTS / "dashboard.png")
+
+    # 3. Search box → lineage page, then follow a creator link (relative links one level deeper).
+    _type(b, "form.search input[name=account]", K3)
+    b.evaluate("document.querySelector('form.search button').click()")
+    b.wait_for("location.pathname === '/stellar-lineage/lineage' && document.querySelectorAll('li.node').length === 4",
+               what="lineage page")
+    chain = b.evaluate("[...document.querySelectorAll('li.node a.addr')].map(a => a.textContent)")
+    assert chain == [K3, K2, chain[2], ROOT]
+    assert "reaches the network root" in b.evaluate("document.body.innerText")
+    b.screenshot(ARTIFACTS / "lineage.png")
+    b.evaluate(f"document.querySelector('a.addr[href*=\"{K2}\"]').click()")
+    b.wait_for(f"location.pathname === '/stellar-lineage/lineage/{K2}' && document.querySelectorAll('li.node').length === 3",
+               what="creator's lineage page")
+    assert b.evaluate("getComputedStyle(document.querySelector('.card')).borderRadius") == "10px"  # CSS loaded
+
+    # 4. Dark mode follows the OS/UI preference.
+    b.send("Emulation.setEmulatedMedia", features=[{"name": "prefers-color-scheme", "value": "dark"}])
+    b.navigate(f"{base}/stellar-lineage/?network=public")
+    b.wait_for("document.getElementById('k-total').textContent === '13'", what="dashboard numbers (dark)")
+    assert b.evaluate("document.documentElement.dataset.theme") == "dark"
+    b.screenshot(ARTIFACTS / "dashboard-dark.png")
+
+    b.pump(1)
+    assert b.errors == [], b.errors
+
+
+def test_unauthenticated_browser_gets_401_not_the_page(airflow_server, browser):
+    browser.navigate(f"{airflow_server}/stellar-lineage/api/pipeline-stats")
+    assert json.loads(browser.evaluate("document.body.innerText")) == {"detail": "Not authenticated"}
