@@ -45,10 +45,9 @@ def stellar_lineage_api_pipeline():
     def check_schedule(dag_run=None) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from include.stellar_lineage.config import load_settings
-        from include.stellar_lineage.runtime import run_is_due
+        from include.stellar_lineage.runtime import run_is_due, task_settings
 
-        settings = load_settings()
+        settings = task_settings()
         if not settings.api_pipeline_enabled:
             raise AirflowSkipException("stellar_lineage_api_pipeline_enabled is false: skipping this run")
         manual = dag_run.run_type != "scheduled"

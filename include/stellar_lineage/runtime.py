@@ -7,10 +7,20 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from include.stellar_lineage.config import Settings, load_settings
+from include.stellar_lineage.config import ConfigError, Settings, load_settings
 from include.stellar_lineage.store import LineageStore, open_store
 
 SCHEDULE_SECONDS = 120  # the API DAG's cron slot
+
+
+def task_settings() -> Settings:
+    """Settings for a task; a bad Variable fails the task at once (retrying cannot fix it)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise AirflowFailException(str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -19,7 +29,7 @@ def task_store(settings: Settings | None = None) -> Iterator[tuple[Settings, Lin
 
     Settings are validated first, so a bad Variable fails the task before any record is touched.
     """
-    settings = settings or load_settings()
+    settings = settings or task_settings()
     store = open_store(settings)
     try:
         yield settings, store

@@ -1,0 +1,71 @@
+"""dag.test() of stellar_lineage_api_pipeline against the fake Horizon / Stellar Expert servers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from include.stellar_lineage.store.sqlite import SqliteLineageStore
+from tests.support.chains import chain_dataset
+from tests.support.fake_stellar import FakeHorizon, FakeStellarExpert
+
+DAG_ID = "stellar_lineage_api_pipeline"
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, airflow_db):
+    ds, chain = chain_dataset(6, name="dagtest")
+    store_path = tmp_path / "lineage.db"
+    with FakeHorizon(ds) as horizon, FakeStellarExpert({"public": ds}) as expert:
+        monkeypatch.setenv("AIRFLOW_CONN_HORIZON_PUBLIC", json.dumps({"conn_type": "http", "host": horizon.url}))
+        monkeypatch.setenv("AIRFLOW_CONN_STELLAR_EXPERT", json.dumps({"conn_type": "http", "host": expert.url}))
+        monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH", str(store_path))
+        monkeypatch.setenv("STELLAR_LINEAGE_RATELIMIT_DIR", str(tmp_path / "ratelimit"))
+        monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE", "600")
+        store = SqliteLineageStore(store_path)
+        yield store, chain, horizon
+        store.close()
+
+
+def run_dag():
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    bag = DagBag()
+    dr = bag.dags[DAG_ID].test()
+    states = {ti.task_id: ti.state for ti in dr.get_task_instances()}
+    return dr.state == DagRunState.SUCCESS, states
+
+
+def test_seeded_leaf_completes_with_its_whole_chain_in_one_run(env):
+    store, chain, horizon = env
+    store.enqueue("public", [chain[0]])
+    ok, states = run_dag()
+    assert ok, states
+    records = store.get_many("public", chain)
+    assert [records[a].status for a in chain] == ["COMPLETE"] * 7
+    assert all(records[a].pipeline_source == "API" for a in chain)
+    assert records[chain[-1]].stellar_creator_account is None
+    assert store.lineage("public", chain[0])["reaches_root"]
+    # ≤ 3 Horizon requests per account (root document cached per client)
+    assert horizon.count() <= 3 * 7
+
+
+def test_disabled_pipeline_skips_cleanly(env, monkeypatch):
+    store, chain, horizon = env
+    store.enqueue("public", [chain[0]])
+    monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_API_PIPELINE_ENABLED", "false")
+    ok, states = run_dag()
+    assert ok, states
+    assert set(states.values()) == {"skipped"}
+    assert store.get("public", chain[0]).status == "PENDING" and horizon.count() == 0
+
+
+def test_bad_variable_fails_before_touching_records(env, monkeypatch):
+    store, chain, horizon = env
+    store.enqueue("public", [chain[0]])
+    monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_API_PIPELINE_BATCH_SIZE", "-5")
+    ok, states = run_dag()
+    assert not ok and states["check_schedule"] == "failed"
+    assert store.get("public", chain[0]).status == "PENDING" and horizon.count() == 0
