@@ -1,0 +1,235 @@
+"""The BigQuery path against the local emulator + cost shim, the real google-cloud-bigquery client and
+the Google provider's BigQueryHook, with the fake Horizon / Stellar Expert of the API tests.
+
+Fixture: the API tests' scenario data set (tests/support/lineage_scenarios.py) plus failed
+transactions that exist only in Hubble. A batch is 100 accounts: the scenario's named accounts, the
+network root and hub's children.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+
+from include.stellar_lineage.hubble import cost
+from include.stellar_lineage.hubble.pipeline import estimate_batch, fallback_batch, held_by, run_batch
+from include.stellar_lineage.hubble.query import HubbleClient
+from include.stellar_lineage.records import NETWORK_ROOTS, Status
+from tests.support.bigquery_fixtures import bigquery_emulator, hubble_tables  # noqa: F401
+from tests.support.lineage_scenarios import A, HUB_CHILDREN, NAMES, running_stack, scenario_dataset, scenario_settings
+from tests.support.stellar_dataset import Op, address
+
+OWNER = "BIGQUERY:stellar_lineage_bigquery_pipeline:test-run"
+HUB_KIDS = [address(f"scenario-hub-child-{i}") for i in range(HUB_CHILDREN)]
+BATCH = [A[n] for n in NAMES] + [NETWORK_ROOTS["public"]] + HUB_KIDS[: 100 - len(NAMES) - 1]
+NOT_IN_HUBBLE = address("never-created-anywhere")
+
+
+def failed_ops(ds):
+    """Operations of failed transactions: Hubble has them (successful = false), Horizon does not."""
+    late = ds.close_time(5000)
+    return [
+        # a failed later re-creation of alice by issuer must not replace her creator
+        Op((5000 << 32) | (1 << 12) | 1, "create_account", A["issuer"], late,
+           {"funder": A["issuer"], "account": A["alice"], "starting_balance": "1.0000000"},
+           (A["issuer"], A["alice"]), "ff" * 32),
+        # a failed child creation by bob must not become a child
+        Op((5001 << 32) | (1 << 12) | 1, "create_account", A["bob"], ds.close_time(5001),
+           {"funder": A["bob"], "account": address("failed-child"), "starting_balance": "1.0000000"},
+           (A["bob"], address("failed-child")), "fe" * 32),
+    ]
+
+
+@pytest.fixture
+def world(hubble_tables, tmp_path):
+    from include.stellar_lineage.store.sqlite import SqliteLineageStore
+
+    ds = scenario_dataset()
+    hubble_tables(ds, failed_ops=failed_ops(ds))
+    store = SqliteLineageStore(tmp_path / "lineage.db")
+    with running_stack(tmp_path / "ratelimit", ds) as stack:
+        yield ds, store, stack
+    store.close()
+
+
+def claim(store, accounts):
+    store.enqueue("public", accounts)
+    records = store.claim_batch(len(accounts), pipeline="BIGQUERY", owner=OWNER, network="public",
+                                accounts=accounts)
+    assert len(records) == len(accounts)
+    return {"owner": OWNER, "pipeline": "BIGQUERY",
+            "records": [{"network": "public", "account": r.stellar_account} for r in records]}
+
+
+def comparable(result_or_record) -> dict:
+    """The fields both paths must agree on (sources and the Hubble-only creation block excluded)."""
+    r = result_or_record
+    if hasattr(r, "stellar_account"):  # a stored record
+        attrs = json.loads(r.stellar_account_attributes_json)
+        children = json.loads(r.child_accounts_json)
+        out = {"creator": r.stellar_creator_account, "created_at": r.stellar_account_created_at,
+               "home_domain": r.home_domain, "xlm_balance": r.xlm_balance,
+               "assets": json.loads(r.stellar_account_assets_json), "tags": [t for t in (r.tags or "").split(",") if t]}
+    else:
+        attrs, children = dict(r.attributes), dict(r.children)
+        out = {"creator": r.creator, "created_at": r.created_at, "home_domain": r.home_domain,
+               "xlm_balance": r.xlm_balance, "assets": r.assets, "tags": r.tags}
+    attrs.pop("creation", None)
+    out.update(attributes=attrs, children_count=children["count"], children=children["children"])
+    return out
+
+
+def assert_nothing_stuck(store, accounts):
+    records = store.get_many("public", accounts)
+    stuck = [a for a, r in records.items() if r.status == Status.PROCESSING.value]
+    assert not stuck, stuck
+
+
+def run_guarded(store, settings, claimed, stack):
+    hubble = HubbleClient(settings)  # through BigQueryHook + google_cloud_default (anonymous, emulator)
+    accounts = [r["account"] for r in claimed["records"]]
+    guard = estimate_batch(store, settings, accounts, "public", hubble=hubble, run_id="r1")
+    summary = None
+    if guard["approved"]:
+        summary = run_batch(store, settings, claimed, guard, hubble=hubble,
+                            client_for=lambda network: stack.client(settings), run_id="r1", timeout_s=60)
+    fallback = None
+    if held_by(store, claimed["records"], OWNER):
+        fallback = fallback_batch(store, settings, claimed, client_factory=lambda network: stack.client(settings))
+    return guard, summary, fallback
+
+
+def test_batch_of_100_is_one_dry_run_and_one_job_and_equals_the_api_path(world, bigquery_emulator):
+    ds, store, stack = world
+    settings = scenario_settings()
+    claimed = claim(store, BATCH)
+    guard, summary, fallback = run_guarded(store, settings, claimed, stack)
+
+    assert guard["decision"] == cost.APPROVED and guard["estimate_bytes"] > 0
+    assert bigquery_emulator.stats()["dry_runs"] == 1 and bigquery_emulator.stats()["jobs"] == 1
+    assert summary["handed"] == [] and fallback is None  # everything answered by Hubble
+    assert summary["invalid"] == 1  # ghost was merged for good: Horizon 404, as on the API path
+    assert_nothing_stuck(store, BATCH)
+
+    records = store.get_many("public", BATCH)
+    api = stack.client(settings)
+    for account in BATCH:
+        record = records[account]
+        if account == A["ghost"]:
+            assert record.status == Status.INVALID.value
+            continue
+        assert record.status == Status.COMPLETE.value and record.pipeline_source == "BIGQUERY", account
+        assert comparable(record) == comparable(api.fetch_lineage(account)), account
+
+    alice = records[A["alice"]]
+    assert alice.stellar_creator_account == A["funder"]  # the failed re-creation by issuer is ignored
+    assert json.loads(alice.stellar_account_attributes_json)["creation"]["ledger"] == 100
+    assert records[A["phoenix"]].stellar_creator_account == A["alice"]  # latest creation wins
+    assert json.loads(records[A["bob"]].child_accounts_json)["count"] == 0  # failed child ignored
+    hub = json.loads(records[A["hub"]].child_accounts_json)
+    assert hub["count"] == HUB_CHILDREN and hub["complete"] and hub["source"] == "hubble"
+    # creators were enqueued by complete(): the funder of the hub children etc. are known
+    assert store.get("public", A["funder"]).status == Status.COMPLETE.value
+
+    spend = store.spend_summary()
+    assert spend["dry_runs"] == 1 and spend["jobs"] == 1 and spend["accounts_billed"] == 100
+
+
+def test_max_children_caps_the_list_but_not_the_count(world, bigquery_emulator):
+    ds, store, stack = world
+    settings = scenario_settings(bigquery_max_children=10)
+    claimed = claim(store, [A["hub"]])
+    run_guarded(store, settings, claimed, stack)
+    hub = json.loads(store.get("public", A["hub"]).child_accounts_json)
+    assert hub["count"] == HUB_CHILDREN and len(hub["children"]) == 10 and hub["complete"] is False
+
+
+@pytest.mark.parametrize("limits, spent_before, decision", [
+    ({"bigquery_cost_limit_usd": 0.0}, 0.0, cost.REFUSED_COST),
+    ({"bigquery_cost_limit_usd": 100.0, "bigquery_size_limit_gb": 0.001}, 0.0, cost.REFUSED_SIZE),
+    ({"bigquery_daily_budget_usd": 0.5}, 0.5, cost.REFUSED_BUDGET),
+])
+def test_guard_refusal_sends_the_whole_batch_to_the_api_path(world, bigquery_emulator, limits, spent_before,
+                                                              decision):
+    from include.stellar_lineage.records import SpendEntry
+
+    ds, store, stack = world
+    settings = scenario_settings(**limits)
+    if spent_before:
+        store.record_spend(SpendEntry(kind="job", network="public", bytes=1, usd=spent_before, accounts=1,
+                                      decision="ran"))
+    batch = BATCH[:20]
+    claimed = claim(store, batch)
+    guard, summary, fallback = run_guarded(store, settings, claimed, stack)
+
+    assert guard["decision"] == decision and summary is None
+    assert bigquery_emulator.stats()["dry_runs"] == 1 and bigquery_emulator.stats()["jobs"] == 0
+    assert fallback["complete"] == len(batch) - 1 and fallback["invalid"] == 1  # ghost
+    records = store.get_many("public", batch)
+    for account in batch:
+        if account != A["ghost"]:
+            assert records[account].pipeline_source == "BIGQUERY_WITH_API_FALLBACK", account
+    assert_nothing_stuck(store, batch)
+    assert store.spend_summary()["refused"] == 1
+
+
+def test_bytes_billed_limit_exceeded_falls_back(world, bigquery_emulator):
+    ds, store, stack = world
+    settings = scenario_settings()
+    batch = BATCH[:20] + [NOT_IN_HUBBLE]
+    claimed = claim(store, batch)
+    bigquery_emulator.inflate_jobs(1000.0)  # the job would bill far more than the dry run said
+    guard, summary, fallback = run_guarded(store, settings, claimed, stack)
+
+    assert guard["approved"] and summary["reason"] == "bytesBilledLimitExceeded"
+    assert sorted(summary["handed"]) == sorted(batch) and summary["complete"] == 0
+    assert bigquery_emulator.stats()["refused_by_cap"] == 1
+    records = store.get_many("public", batch)
+    assert records[NOT_IN_HUBBLE].status == Status.INVALID.value  # Horizon 404 on the API path
+    done = [a for a in batch if records[a].status == Status.COMPLETE.value]
+    assert len(done) == len(batch) - 2
+    assert all(records[a].pipeline_source == "BIGQUERY_WITH_API_FALLBACK" for a in done)
+    assert_nothing_stuck(store, batch)
+    ledger = store.spend_summary()
+    assert ledger["jobs"] == 1 and ledger["total_usd"] == 0.0  # refused jobs are not charged
+
+
+def test_accounts_missing_from_hubble_go_to_the_fallback_only(world, bigquery_emulator):
+    ds, store, stack = world
+    settings = scenario_settings()
+    # 'late' exists on Horizon but Hubble's incremental table has not caught up with its creation yet
+    late = address("created-after-hubble-refresh")
+    ds.create_account(A["funder"], late, "3", ledger=9000)
+    batch = [A["alice"], late]
+    claimed = claim(store, batch)
+    guard, summary, fallback = run_guarded(store, settings, claimed, stack)
+
+    assert summary["handed"] == [late] and summary["complete"] == 1
+    assert fallback["complete"] == 1
+    records = store.get_many("public", batch)
+    assert records[A["alice"]].pipeline_source == "BIGQUERY"
+    assert records[late].pipeline_source == "BIGQUERY_WITH_API_FALLBACK"
+    assert records[late].stellar_creator_account == A["funder"]
+
+
+def test_partition_filter_lowers_the_estimate(world, bigquery_emulator):
+    """The shim prunes MONTH partitions for @since; a later bound must cost less (sanity of the shim)."""
+    ds, store, stack = world
+    hubble = HubbleClient(scenario_settings())
+    full = hubble.dry_run([A["alice"]])
+    later = hubble.dry_run([A["alice"]], since=ds.close_time(3000) + dt.timedelta(days=40))
+    assert 0 < later < full
+
+
+def test_hook_reaches_the_emulator_anonymously(bigquery_emulator):
+    from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
+
+    hook = BigQueryHook(gcp_conn_id="google_cloud_default", use_legacy_sql=False, location="US")
+    client = hook.get_client(project_id=hook.project_id, location="US")
+    assert hook.project_id == "test-project"
+    assert client._connection.API_BASE_URL == bigquery_emulator.shim_url
+    assert type(client._credentials).__name__ == "AnonymousCredentials"
+    assert dataclasses.is_dataclass(bigquery_emulator)
