@@ -29,8 +29,11 @@ it is neither lost nor handed out twice.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
+import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -65,6 +68,8 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         self.session, self.keyspace = session, valid_keyspace(keyspace)
         self.consistency = consistency or Consistency()
         self._cluster, self._stmts = cluster, None
+        self.lost_claims = 0  # claim LWTs that found the row taken: a contention gauge for benchmarks
+        self._spread = 0  # recent contention, widens the claim window (see claim_batch)
         if check:
             self.check_schema()
 
@@ -132,24 +137,33 @@ class CassandraLineageStore(StatsMixin, LineageStore):
                                                                       seq=ia[0]), enumerate(unique)))
         else:
             outcomes = [self._enqueue_one(network, a, priority, now) for a in unique]
-        added = [a for a, o in zip(unique, outcomes) if o == "added"]
-        reset = [a for a, o in zip(unique, outcomes) if o == "reset"]
-        return EnqueueResult(added, reset, [a for a, o in zip(unique, outcomes) if o == "unchanged"])
+        added = [a for a, (o, _s) in zip(unique, outcomes) if o == "added"]
+        reset = [a for a, (o, _s) in zip(unique, outcomes) if o == "reset"]
+        deltas = Counter(s for o, s in outcomes if o == "reset")  # previous status of reset rows
+        deltas[P] -= len(added) + len(reset)
+        self._apply_counts(network, {k: -v for k, v in deltas.items()})
+        return EnqueueResult(added, reset,
+                             [a for a, (o, _s) in zip(unique, outcomes) if o == "unchanged"])
+
+    def _apply_counts(self, network: str, deltas: dict[str, int]) -> None:
+        for status, delta in deltas.items():
+            if delta:
+                self._count(network, status, delta)
 
     def _enqueue_one(self, network: str, account: str, priority: int, now: dt.datetime,
-                     *, allow_reset: bool = True, seq: int = 0) -> str:
+                     *, allow_reset: bool = True, seq: int = 0) -> tuple[str, str | None]:
+        """("added"|"reset"|"unchanged", status before a reset); the caller updates the counters."""
         # seq: position in the enqueue call, so accounts enqueued in one millisecond keep their order
         hint = q.PendingHint(int(priority), now, seq, account, q.new_token(), network)
         self._x("pending_put", hint.key())  # hint first, see cassandra_queue
         rs = self._x("insert_new", (network, account, int(priority), now, now, hint.queue_token, seq))
         if rs.was_applied:
-            self._count(network, P, 1)
-            return "added"
+            return "added", None
         self._x("pending_del", hint.key())  # our own fresh key: nothing else can be using it
         existing = rs.one()
         if not (allow_reset and priority <= Priority.REQUESTED
                 and existing.status in (Status.FAILED.value, Status.INVALID.value)):
-            return "unchanged"
+            return "unchanged", None
         new_priority = min(int(priority), existing.priority if existing.priority is not None else 99)
         hint = q.PendingHint(new_priority, q.aware(existing.created_at) or now, 0, account,
                              q.new_token(), network)
@@ -157,10 +171,8 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         rs = self._x("reset", (new_priority, hint.queue_token, now, network, account, existing.status))
         if not rs.was_applied:
             self._x("pending_del", hint.key())
-            return "unchanged"
-        self._count(network, existing.status, -1)
-        self._count(network, P, 1)
-        return "reset"
+            return "unchanged", None
+        return "reset", existing.status
 
     def claim_batch(self, limit: int, *, pipeline: str, owner: str, network: str | None = None,
                     accounts: Sequence[str] | None = None, now: dt.datetime | None = None
@@ -177,23 +189,57 @@ class CassandraLineageStore(StatsMixin, LineageStore):
             networks = [network] if network else self.networks()
             candidates = q.pending_in_order(self.session, self.stmts, networks, max(limit, 16))
         claimed: list[tuple[str, str]] = []
-        for hint in candidates:
-            if len(claimed) >= limit:
-                break
-            try:
-                if self._claim_one(hint, owner, pipeline, now):
-                    claimed.append((hint.network, hint.account))
-            except ClaimUnknown:
-                if not claimed:
-                    raise
-                log.exception("claim outcome unknown; returning the %d records already claimed",
-                              len(claimed))
-                break
-        records = [r for n, a in claimed if (r := self.get(n, a)) is not None]
+        cleanup: list[Any] = []  # index deletes after a won claim: overlapped, awaited at the end
+        stream = iter(candidates)
+        lost = 0
+        try:
+            while len(claimed) < limit:
+                # Try the next `need` candidates in random order: uncontended this claims exactly the
+                # first `need` in claim order. Each lost race widens the next window, so concurrent
+                # claimers spread out instead of all fighting for the head of the queue (in strict
+                # order they lose almost every LWT); order is then best-effort, as in any queue.
+                need = limit - len(claimed)
+                window = list(itertools.islice(stream, need * min(8, 1 + self._spread + lost)))
+                if not window:
+                    break
+                random.shuffle(window)
+                for hint in window:
+                    if len(claimed) >= limit:
+                        break
+                    if self._claim_one(hint, owner, pipeline, now, cleanup):
+                        claimed.append((hint.network, hint.account))
+                    else:
+                        lost += 1
+        except ClaimUnknown:
+            if not claimed:
+                raise
+            log.exception("claim outcome unknown; returning the %d records already claimed", len(claimed))
+        finally:
+            # remember contention for the next batch (a claimer in a busy pool stays spread out)
+            self._spread = min(8, lost) if lost else self._spread // 2
+            self._settle(cleanup, claimed)
+        records: list[LineageRecord] = []
+        for net in dict.fromkeys(n for n, _a in claimed):
+            records += self.get_many(net, [a for n, a in claimed if n == net]).values()
         records.sort(key=lambda r: (r.priority, r.created_at))
         return records
 
-    def _claim_one(self, hint: q.PendingHint, owner: str, pipeline: str, now: dt.datetime) -> bool:
+    def _settle(self, cleanup: list[Any], claimed: list[tuple[str, str]]) -> None:
+        # A failed cleanup write loses nothing: a leftover hint is dropped by the next claimer that
+        # trips over it; a missed counter update leaves the counter off (see module docstring).
+        for future in cleanup:
+            try:
+                future.result()
+            except Exception:
+                log.warning("index cleanup after claim failed", exc_info=True)
+        for net, n in Counter(n for n, _a in claimed).items():
+            try:
+                self._apply_counts(net, {P: -n, PR: n})
+            except Exception:
+                log.warning("counter update after claim failed", exc_info=True)
+
+    def _claim_one(self, hint: q.PendingHint, owner: str, pipeline: str, now: dt.datetime,
+                   cleanup: list[Any]) -> bool:
         network, account = hint.network, hint.account
         token = q.new_token()
         entry = (network, q.bucket(account), now, account, token)
@@ -215,10 +261,9 @@ class CassandraLineageStore(StatsMixin, LineageStore):
                 raise ClaimUnknown(f"claim of {network}/{account} unresolved: {read_exc}") from exc
             applied = current is not None and current.claim_token == token
         if applied:
-            self._x("pending_del", hint.key())
-            self._count(network, P, -1)
-            self._count(network, PR, 1)
+            cleanup.append(self.session.execute_async(self.stmts["pending_del"], hint.key()))
             return True
+        self.lost_claims += 1
         self._x("processing_del", entry)
         self._drop_stale_hint(hint, current)
         return False
@@ -286,7 +331,8 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         self._x("completion_add", (network, hour, when.replace(second=0, microsecond=0), source))
         if result.creator and result.creator != account:
             prio = creator_priority(row.priority if row.priority is not None else 1)
-            self._enqueue_one(network, result.creator, prio, when, allow_reset=False)
+            if self._enqueue_one(network, result.creator, prio, when, allow_reset=False)[0] == "added":
+                self._count(network, P, 1)
         return True
 
     def retry_later(self, network: str, account: str, *, owner: str, error: str, max_retries: int,
