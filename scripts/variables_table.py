@@ -1,0 +1,25 @@
+"""Print the README's Variables table from include/stellar_lineage/config.py (the single source).
+
+tests/include/test_readme.py fails when README.md and this output disagree.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from include.stellar_lineage.config import FIELDS, PREFIX  # noqa: E402
+
+
+def table() -> str:
+    rows = ["| Variable | Type | Default | Meaning |", "|---|---|---|---|"]
+    for f in FIELDS:
+        default = f.default if f.default != "" else "(empty)"
+        rows.append(f"| `{PREFIX}{f.name}` | {f.kind} | `{default}` | {f.meaning} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(table())
