@@ -17,7 +17,7 @@ def table() -> str:
     rows = ["| Variable | Type | Default | Meaning |", "|---|---|---|---|"]
     for f in FIELDS:
         default = f.default if f.default != "" else "(empty)"
-        rows.append(f"| `{PREFIX}{f.name}` | {f.kind} | `{default}` | {f.meaning} |")
+        rows.append(f"| `{PREFIX}{f.name}` | {f.kind.replace("|", "\\|")} | `{default}` | {f.meaning} |")
     return "\n".join(rows)
 
 

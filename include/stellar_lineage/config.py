@@ -139,7 +139,7 @@ FIELDS: tuple[Field, ...] = (
           "PROCESSING longer than this goes back to PENDING (retry + 1)."),
     Field("max_retry_attempts", _int_at_least(0), "3", "int >= 0",
           "Transient failures before a record becomes FAILED."),
-    Field("store_backend", _choice("sqlite", "cassandra"), "sqlite", "sqlite \\| cassandra",
+    Field("store_backend", _choice("sqlite", "cassandra"), "sqlite", "sqlite | cassandra",
           "Where lineage records live."),
     Field("sqlite_path", _text, "", "path",
           "SQLite store file; empty = $AIRFLOW_HOME/stellar_lineage.db."),
