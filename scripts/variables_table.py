@@ -17,7 +17,8 @@ def table() -> str:
     rows = ["| Variable | Type | Default | Meaning |", "|---|---|---|---|"]
     for f in FIELDS:
         default = f.default if f.default != "" else "(empty)"
-        rows.append(f"| `{PREFIX}{f.name}` | {f.kind.replace("|", "\\|")} | `{default}` | {f.meaning} |")
+        kind = f.kind.replace("|", "\\|")  # a bare pipe would split the Markdown cell
+        rows.append(f"| `{PREFIX}{f.name}` | {kind} | `{default}` | {f.meaning} |")
     return "\n".join(rows)
 
 
