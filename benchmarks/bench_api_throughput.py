@@ -116,11 +116,17 @@ def main(argv: list[str] | None = None) -> dict:
         t0 = min(r.t_mono for r in horizon.request_log())
         late = [r for r in account_log if r.t_mono >= t0 + 60]
         steady = len(late) / (elapsed - 60) * 3600 if elapsed > 120 else None
+        arrivals = sorted(r.t_mono for r in horizon.request_log())
+        lo, busiest = 0, 0
+        for hi, t in enumerate(arrivals):  # the limiter's promise, checked on the server side
+            while t - arrivals[lo] >= 60:
+                lo += 1
+            busiest = max(busiest, hi - lo + 1)
     per_account = horizon_requests / max(account_calls, 1)
     rate = out["completed"] / elapsed * 3600
     bound = args.rpm * 60 / per_account
     result = {**out, "seconds": round(elapsed, 1), "horizon_rpm": args.rpm, "latency_ms": args.latency_ms,
-              "horizon_requests": horizon_requests, "expert_requests": expert.count(),
+              "horizon_requests": horizon_requests, "max_horizon_requests_in_any_60s": busiest, "expert_requests": expert.count(),
               "horizon_requests_per_account": round(per_account, 3),
               "accounts_per_hour": round(rate), "bound_accounts_per_hour": round(bound),
               "fraction_of_bound": round(rate / bound, 3),

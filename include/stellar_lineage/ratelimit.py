@@ -8,7 +8,7 @@ bucket.
 Algorithm: a sliding-window *log* of grant times. A request is granted only if fewer than ``N``
 grants lie in the last ``W`` seconds (N = budget per window, W = 60 s for integral per-minute rates),
 so **no 60-second window ever holds more than the limit** — strictly, not on average as with a fixed
-window. A second, shorter window (W/6 holding N/6) spreads the budget across the minute instead of
+window (the window is 1 s longer than 60 s so this also holds for the server's arrival times). A second, shorter window (W/6 holding N/6) spreads the budget across the minute instead of
 allowing the whole minute's budget as one burst, which upstream GCRA limiters would punish.
 
 Server feedback (``observe``): a 429 with ``Retry-After`` pauses the api for the whole host; a low
@@ -35,6 +35,7 @@ ENV_DIR = "STELLAR_LINEAGE_RATELIMIT_DIR"
 DB_NAME = "ratelimit.sqlite3"
 MAX_HEADER_PAUSE_S = 300.0  # never trust a header to stop the host for longer than this
 LOG_EVERY_S = 15.0
+GUARD_S = 1.0  # slack added to the 60 s window, see Budget
 
 
 def default_directory() -> Path:
@@ -53,7 +54,10 @@ class Budget:
         self.rpm = float(requests_per_minute)
         # For fractional rates below 1/min: 1 request per 60/rpm seconds (still never > rpm per minute).
         self.count = max(1, math.floor(self.rpm))
-        self.window = 60.0 * self.count / self.rpm
+        # GUARD_S: our grant time and the server's arrival time differ by a variable delivery delay
+        # (scheduling, a loaded host). Without slack, a slow first request and a fast 61st one can land
+        # inside one 60 s window *as the server counts*. 1 s costs < 2 % of throughput.
+        self.window = 60.0 * self.count / self.rpm + GUARD_S
         self.short_count = max(1, math.ceil(self.count / 6))
         self.short_window = self.window * self.short_count / self.count
 

@@ -45,9 +45,11 @@ def max_in_window(times: list[float], window: float) -> int:
 
 
 def test_budget_math():
-    assert (Budget(60).count, Budget(60).window, Budget(60).short_count, Budget(60).short_window) == (60, 60.0, 10, 10.0)
+    b = Budget(60)
+    assert (b.count, b.short_count, b.short_window) == (60, 10, pytest.approx(61 / 6))
+    assert b.window == 61.0  # 60 s + 1 s guard for delivery jitter
     half = Budget(0.5)  # one request per two minutes
-    assert (half.count, half.window) == (1, 120.0)
+    assert (half.count, half.window) == (1, 121.0)
     with pytest.raises(ValueError):
         Budget(0)
 
@@ -73,7 +75,7 @@ def test_apis_have_separate_buckets(tmp_path):
     limiter = HostRateLimiter({"horizon": 1, "stellar_expert": 1}, tmp_path, clock=clock.time, sleep=clock.sleep)
     limiter.acquire("horizon")  # horizon's budget for this minute is now spent
     assert limiter.acquire("stellar_expert") == 0.0
-    assert limiter.acquire("horizon") == pytest.approx(60, abs=0.2)
+    assert limiter.acquire("horizon") == pytest.approx(61, abs=0.2)  # 60 s window + 1 s guard
     with pytest.raises(KeyError, match="No rate budget"):
         limiter.acquire("bigquery")
     limiter.close()
@@ -122,8 +124,8 @@ def test_long_waits_are_logged(tmp_path, caplog):
     clock = FakeClock()
     lim = HostRateLimiter({"horizon": 1}, tmp_path, clock=clock.time, sleep=clock.sleep)
     lim.acquire("horizon")
-    assert lim.acquire("horizon") == pytest.approx(60, abs=0.2)
-    assert "granted after 60" in caplog.text
+    assert lim.acquire("horizon") == pytest.approx(61, abs=0.2)
+    assert "granted after 61" in caplog.text
     lim.close()
 
 

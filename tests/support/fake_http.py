@@ -149,6 +149,7 @@ class FakeServer:
     # ------------------------------------------------------------------ dispatch
     def _dispatch(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[Reply, float, bool]:
         """Returns (reply, sleep-before-answer seconds, malformed?)."""
+        arrived_mono, arrived_wall = time.monotonic(), time.time()  # before any work: true arrival
         parts = urlsplit(raw_path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         with self._lock:
@@ -181,7 +182,7 @@ class FakeServer:
         if rl_headers and reply.status != 429:
             reply.headers = {**rl_headers, **reply.headers}
         with self._lock:
-            self.requests.append(RequestRecord(method, parts.path, query, time.monotonic(), time.time(),
+            self.requests.append(RequestRecord(method, parts.path, query, arrived_mono, arrived_wall,
                                                reply.status, headers.get("authorization")))
         return reply, sleep, malformed
 
