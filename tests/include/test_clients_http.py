@@ -197,3 +197,16 @@ def test_connections_resolved_through_airflow(monkeypatch):
     assert dict(ep.headers) == {"Authorization": f"Bearer {SECRET}"}
     monkeypatch.delenv("AIRFLOW_CONN_STELLAR_EXPERT", raising=False)
     assert resolve_endpoint("stellar_expert") == Endpoint("https://api.stellar.expert")
+
+
+def test_remaining_header_slows_the_client_before_the_server_says_429(stack):
+    from tests.support.fake_http import GCRABudget
+
+    # Server: 10 req/s sustained, burst 3. Our own budget is far higher, so only X-RateLimit-Remaining /
+    # Reset feedback can keep the client from being throttled.
+    stack.horizon.budget = GCRABudget(per_hour=36_000, burst=3)
+    client = stack.client()
+    for name in ("bob", "carol", "phoenix", "quiet", "alice"):
+        client.fetch_lineage(A[name])
+    statuses = [r.status for r in stack.horizon.request_log()]
+    assert len(statuses) >= 10 and 429 not in statuses, statuses
