@@ -246,6 +246,16 @@ class StoreContract:
         assert stats["complete_by_source"]["API"] == 1
         assert stats["last_24h_by_source"]["API"] == 0
 
+    def test_completions_since(self, store):
+        store.enqueue("public", [B, C])
+        store.claim_batch(2, pipeline="API", owner="w")
+        now = utcnow()
+        store.complete("public", B, owner="w", result=result(), source="API", now=now - dt.timedelta(hours=3))
+        store.complete("public", C, owner="w", result=result(), source="API", now=now)
+        assert store.completions_since("public", now - dt.timedelta(minutes=5), now=now) == 1
+        assert store.completions_since("public", now - dt.timedelta(hours=5), now=now) == 2
+        assert store.completions_since("testnet", now - dt.timedelta(hours=5), now=now) == 0
+
     def test_pending_accounts_processing_first(self, store):
         store.enqueue("public", [A, B, C])
         store.claim_batch(1, pipeline="API", owner="w", network="public", accounts=[C])

