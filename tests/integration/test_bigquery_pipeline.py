@@ -15,11 +15,26 @@ import json
 import pytest
 
 from include.stellar_lineage.hubble import cost
-from include.stellar_lineage.hubble.pipeline import estimate_batch, fallback_batch, held_by, run_batch
+from include.stellar_lineage.hubble.pipeline import (
+    estimate_batch,
+    fallback_batch,
+    held_by,
+    run_batch,
+)
 from include.stellar_lineage.hubble.query import HubbleClient
 from include.stellar_lineage.records import NETWORK_ROOTS, Status
-from tests.support.bigquery_fixtures import bigquery_emulator, hubble_tables  # noqa: F401
-from tests.support.lineage_scenarios import A, HUB_CHILDREN, NAMES, running_stack, scenario_dataset, scenario_settings
+from tests.support.bigquery_fixtures import (  # noqa: F401
+    bigquery_emulator,
+    hubble_tables,
+)
+from tests.support.lineage_scenarios import (
+    HUB_CHILDREN,
+    NAMES,
+    A,
+    running_stack,
+    scenario_dataset,
+    scenario_settings,
+)
 from tests.support.stellar_dataset import Op, address
 
 OWNER = "BIGQUERY:stellar_lineage_bigquery_pipeline:test-run"

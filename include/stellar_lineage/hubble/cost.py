@@ -81,7 +81,8 @@ def decide(estimate_bytes: int, settings: Settings, *, spent_today_usd: float,
 
     if usd > settings.bigquery_cost_limit_usd:
         return refuse(REFUSED_COST, f"estimated ${usd:.4f} is over the cost limit "
-                                    f"${settings.bigquery_cost_limit_usd:.2f} (stellar_lineage_bigquery_cost_limit_usd)")
+                                    f"${settings.bigquery_cost_limit_usd:.2f} "
+                                    "(stellar_lineage_bigquery_cost_limit_usd)")
     if gb > settings.bigquery_size_limit_gb:
         return refuse(REFUSED_SIZE, f"estimated {gb:.3f} GB is over the size limit "
                                     f"{settings.bigquery_size_limit_gb:g} GB (stellar_lineage_bigquery_size_limit_gb)")

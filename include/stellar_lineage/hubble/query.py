@@ -121,9 +121,9 @@ class HubbleClient:
             maximum_bytes_billed=int(max_bytes_billed),
             job_timeout_ms=int(timeout_s * 1000),  # BigQuery cancels the job server-side too
         )
-        # Bounded retries: BigQuery reports bytesBilledLimitExceeded sometimes as 5xx, and the client
-        # would otherwise retry 5xx until its default deadline.
-        retry = Retry(deadline=min(60.0, timeout_s))
+        # Bounded retries of transient errors only. BigQuery reports bytesBilledLimitExceeded
+        # sometimes as a 5xx, which the client would otherwise retry until its default deadline.
+        retry = Retry(predicate=_retryable, timeout=min(60.0, timeout_s))
         job = None
         try:
             job = self.client.query(lineage_sql(self.settings), job_config=config,
@@ -137,6 +137,12 @@ class HubbleClient:
             raise HubbleUnavailable("timeout", f"no result within {timeout_s:.0f}s ({type(exc).__name__})") from exc
         return JobOutcome(rows, job.job_id, job.total_bytes_billed, job.total_bytes_processed,
                           bool(job.cache_hit))
+
+
+def _retryable(exc: BaseException) -> bool:
+    from google.api_core.retry import if_transient_error
+
+    return if_transient_error(exc) and "bytes billed" not in str(exc).lower()
 
 
 def _reason(exc: Any) -> str:

@@ -30,7 +30,8 @@ class HubbleLineageQueryOperator(BaseOperator):
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.claim_task_id, self.guard_task_id = claim_task_id, guard_task_id
-        self.job_timeout_seconds, self.deadline_seconds, self.gcp_conn_id = job_timeout_seconds, deadline_seconds, gcp_conn_id
+        self.job_timeout_seconds, self.deadline_seconds = job_timeout_seconds, deadline_seconds
+        self.gcp_conn_id = gcp_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         from include.stellar_lineage.api_pipeline import default_client_factory
