@@ -103,3 +103,59 @@ def test_parse_rows_creators_children_root_and_missing():
     assert a.child_total == 3  # capped by @max_children: the count stays exact
     assert not out["B"].found  # -> API fallback
     assert out[root].found and out[root].creator is None  # genesis
+
+
+# --- job error classification and the steps' refusals (fake BigQuery client, real SQLite store) ----
+def test_job_errors_are_classified_by_reason_or_text_not_by_status():
+    from google.api_core import exceptions as gexc
+
+    from include.stellar_lineage.hubble.query import _reason, _retryable
+
+    billed_500 = gexc.InternalServerError("Query exceeded limit for bytes billed: 10. 20 or higher required.")
+    assert _reason(billed_500) == "bytesBilledLimitExceeded" and not _retryable(billed_500)
+    quota = gexc.Forbidden("Quota exceeded", errors=[{"reason": "quotaExceeded", "message": "x"}])
+    assert _reason(quota) == "quotaExceeded"
+    assert _reason(gexc.Forbidden("Access Denied: Table crypto-stellar...")) == "accessDenied"
+    assert _retryable(gexc.ServiceUnavailable("try again"))
+
+
+class NoBigQuery:
+    """Fails the test if the step talks to BigQuery when it must not."""
+
+    def dry_run(self, *a, **k):
+        raise AssertionError("no dry run expected")
+
+    def run(self, *a, **k):
+        raise AssertionError("no job expected")
+
+
+def _claimed(store, accounts, network="public"):
+    store.enqueue(network, accounts)
+    records = store.claim_batch(len(accounts), pipeline="BIGQUERY", owner="o", network=network)
+    return {"owner": "o", "pipeline": "BIGQUERY",
+            "records": [{"network": network, "account": r.stellar_account} for r in records]}
+
+
+def test_testnet_batch_is_refused_without_a_dry_run(sqlite_store):
+    from include.stellar_lineage.hubble.pipeline import estimate_batch
+
+    out = estimate_batch(sqlite_store, defaults(), ["G" + "A" * 55], "testnet", hubble=NoBigQuery())
+    assert out["decision"] == cost.REFUSED_NETWORK and out["approved"] is False
+    assert sqlite_store.spend_summary()["dry_runs"] == 0
+
+
+def test_retried_query_task_rechecks_the_budget_before_billing_again(sqlite_store):
+    from include.stellar_lineage.hubble.pipeline import run_batch
+    from include.stellar_lineage.records import SpendEntry
+    from tests.support.stellar_dataset import address
+
+    s = settings(bigquery_daily_budget_usd=1.0)
+    claim = _claimed(sqlite_store, [address("retry-a"), address("retry-b")])
+    guard = cost.decide(95 * GB, s, spent_today_usd=0.0, referenced_tables=2).as_dict()
+    # the first try billed its job, then the task crashed
+    sqlite_store.record_spend(SpendEntry(kind="job", network="public", bytes=95 * GB, usd=0.54, accounts=2,
+                                         decision="ran"))
+    out = run_batch(sqlite_store, s, claim, guard, hubble=NoBigQuery(), client_for=lambda n: None,
+                    recheck_budget=True)
+    assert out["reason"] == cost.REFUSED_BUDGET and sorted(out["handed"]) == sorted(
+        r["account"] for r in claim["records"])
