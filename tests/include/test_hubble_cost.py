@@ -159,3 +159,28 @@ def test_retried_query_task_rechecks_the_budget_before_billing_again(sqlite_stor
                     recheck_budget=True)
     assert out["reason"] == cost.REFUSED_BUDGET and sorted(out["handed"]) == sorted(
         r["account"] for r in claim["records"])
+
+
+def test_job_timeout_cancels_the_job_and_reports_timeout():
+    import concurrent.futures
+
+    from include.stellar_lineage.hubble.query import HubbleClient, HubbleUnavailable
+
+    class SlowJob:
+        job_id, cancelled = "job-1", False
+
+        def result(self, timeout=None, retry=None):
+            raise concurrent.futures.TimeoutError()
+
+        def cancel(self):
+            SlowJob.cancelled = True
+
+    class Client:
+        def query(self, sql, job_config=None, location=None, retry=None, job_retry=None):
+            assert job_config.maximum_bytes_billed == 123 and job_retry is None
+            assert job_config.job_timeout_ms == 5000  # BigQuery stops the job server-side too
+            return SlowJob()
+
+    with pytest.raises(HubbleUnavailable) as err:
+        HubbleClient(defaults(), client=Client()).run(["G" + "A" * 55], max_bytes_billed=123, timeout_s=5)
+    assert err.value.reason == "timeout" and SlowJob.cancelled
