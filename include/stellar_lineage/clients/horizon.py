@@ -16,11 +16,6 @@ MAX_PAGE = 200
 ROOT_TTL_S = 300.0  # history_elder_ledger moves ~1 ledger / 5 s; a few minutes stale is harmless
 
 
-def ledger_of(paging_token: str) -> int:
-    """Ledger sequence of an operation TOID (``ledger << 32 | tx << 12 | op``)."""
-    return int(paging_token) >> 32
-
-
 class HorizonClient:
     def __init__(self, http: HttpClient, network: str, *, root_ttl_s: float = ROOT_TTL_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -65,6 +60,7 @@ class HorizonClient:
             params["cursor"] = cursor
         body = self.http.get_json(f"/accounts/{account_id}/{stream}", params)
         records = (body.get("_embedded") or {}).get("records") if isinstance(body.get("_embedded"), dict) else None
-        if not isinstance(records, list) or not all(isinstance(r, dict) and "paging_token" in r for r in records):
+        if not isinstance(records, list) or not all(
+                isinstance(r, dict) and str(r.get("paging_token", "")).isdigit() for r in records):
             raise MalformedResponse(f"horizon GET /accounts/{account_id}/{stream}: no _embedded.records list")
         return records

@@ -53,8 +53,7 @@ class _Scan:
         self.creation: dict[str, Any] | None = None
         self.children: dict[str, dict[str, Any]] = {}  # child account -> its earliest creation by us
         self.oldest: dict[str, Any] | None = None
-        self.exhausted = False  # reached the oldest retained record
-        self.before_history = False  # Horizon said 410: the next page is before its retained history
+        self.exhausted = False  # reached the oldest retained record (a 410 mid-scan leaves it False)
 
 
 class StellarApiClient:
@@ -92,8 +91,7 @@ class StellarApiClient:
             try:
                 records = self.horizon.page(account, "payments", order="desc", limit=self.page_limit, cursor=cursor)
             except ApiRequestError as exc:
-                if exc.status == 410:  # desc cursor reached the retention floor: nothing older is served
-                    scan.before_history = True
+                if exc.status == 410:  # the rolling retention floor passed our cursor: nothing older is served
                     return scan
                 raise
             for rec in records:
