@@ -178,7 +178,7 @@ def test_job_timeout_cancels_the_job_and_reports_timeout():
     class Client:
         def query(self, sql, job_config=None, location=None, retry=None, job_retry=None):
             assert job_config.maximum_bytes_billed == 123 and job_retry is None
-            assert job_config.job_timeout_ms == 5000  # BigQuery stops the job server-side too
+            assert int(job_config.job_timeout_ms) == 5000  # BigQuery stops the job server-side too
             return SlowJob()
 
     with pytest.raises(HubbleUnavailable) as err:
