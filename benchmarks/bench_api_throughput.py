@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> dict:
     rate = out["completed"] / elapsed * 3600
     bound = args.rpm * 60 / per_account
     result = {**out, "seconds": round(elapsed, 1), "horizon_rpm": args.rpm, "latency_ms": args.latency_ms,
-              "horizon_requests": horizon_requests, "max_horizon_requests_in_any_60s": busiest, "expert_requests": expert.count(),
+              "horizon_requests": horizon_requests, "max_horizon_requests_in_any_60s": busiest,
+              "expert_requests": expert.count(),
               "horizon_requests_per_account": round(per_account, 3),
               "accounts_per_hour": round(rate), "bound_accounts_per_hour": round(bound),
               "fraction_of_bound": round(rate / bound, 3),

@@ -8,8 +8,9 @@ bucket.
 Algorithm: a sliding-window *log* of grant times. A request is granted only if fewer than ``N``
 grants lie in the last ``W`` seconds (N = budget per window, W = 60 s for integral per-minute rates),
 so **no 60-second window ever holds more than the limit** — strictly, not on average as with a fixed
-window (the window is 1 s longer than 60 s so this also holds for the server's arrival times). A second, shorter window (W/6 holding N/6) spreads the budget across the minute instead of
-allowing the whole minute's budget as one burst, which upstream GCRA limiters would punish.
+window (the window is 1 s longer than 60 s so this also holds for the server's arrival times).
+A second, shorter window (W/6 holding N/6) spreads the budget across the minute instead of allowing
+the whole minute's budget as one burst, which upstream GCRA limiters would punish.
 
 Server feedback (``observe``): a 429 with ``Retry-After`` pauses the api for the whole host; a low
 ``X-RateLimit-Remaining`` spreads the remaining budget over ``X-RateLimit-Reset`` seconds.

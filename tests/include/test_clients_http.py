@@ -30,7 +30,7 @@ def stack(tmp_path):
 
 
 def gaps(records) -> list[float]:
-    return [b.t_mono - a.t_mono for a, b in zip(records, records[1:])]
+    return [b.t_mono - a.t_mono for a, b in zip(records, records[1:], strict=False)]
 
 
 def test_429_storm_exhausts_retries_and_honours_retry_after(stack):
