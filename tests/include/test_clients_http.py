@@ -210,3 +210,22 @@ def test_remaining_header_slows_the_client_before_the_server_says_429(stack):
         client.fetch_lineage(A[name])
     statuses = [r.status for r in stack.horizon.request_log()]
     assert len(statuses) >= 10 and 429 not in statuses, statuses
+
+
+def test_every_attempt_and_page_takes_a_limiter_slot_first(stack):
+    taken: list[str] = []
+    real_acquire = stack.limiter.acquire
+
+    def acquire(api):
+        taken.append(api)
+        return real_acquire(api)
+
+    stack.limiter.acquire = acquire
+    stack.horizon.faults.fail_5xx = 1
+    stack.expert.faults.fail_429 = 1
+    stack.expert.faults.retry_after = 0
+    client = stack.client()
+    client.fetch_lineage(A["hub"])  # account + 3 payment pages + a retry; SE directory + a retry
+    assert taken.count("horizon") == stack.horizon.count() == 5
+    assert taken.count("stellar_expert") == stack.expert.count() == 2
+    assert client.request_counts() == {"horizon": 5, "stellar_expert": 2}
