@@ -8,6 +8,8 @@ import pytest
 
 from include.stellar_lineage.clients import AccountNotFound, TransientApiError
 from include.stellar_lineage.records import LineageResult
+from tests.support.fake_http import Reply
+from tests.support.fake_stellar import problem
 from tests.support.lineage_scenarios import A, HUB_CHILDREN, LP_ID, running_stack, scenario_settings
 from tests.support.stellar_dataset import address, iso
 
@@ -176,3 +178,23 @@ def test_at_most_three_horizon_requests_for_small_accounts(stack):
         before = client.request_counts()["horizon"]
         client.fetch_lineage(A[name])
         assert client.request_counts()["horizon"] - before <= 3, name
+
+
+def test_falls_back_to_operations_and_legacy_directory_when_routes_are_missing(stack):
+    expected = stack.client().fetch_lineage(A["alice"])
+    stack.horizon.reset()
+    stack.expert.reset()
+    h_route, e_route = stack.horizon.route, stack.expert.route
+
+    def horizon_without_payments(method, path, query, headers):
+        return problem(404) if path.endswith("/payments") else h_route(method, path, query, headers)
+
+    def expert_without_new_directory(method, path, query, headers):
+        if path.startswith("/explorer/directory/"):
+            return Reply(404, "API endpoint was not found", "text/plain; charset=utf-8")
+        return e_route(method, path, query, headers)
+
+    stack.horizon.route, stack.expert.route = horizon_without_payments, expert_without_new_directory
+    assert stack.client().fetch_lineage(A["alice"]) == expected  # set_options in /operations is ignored
+    assert [r.path.rsplit("/", 1)[-1] for r in stack.horizon.request_log()][1:] == ["payments", "operations"]
+    assert stack.expert.request_log()[-1].path == f"/explorer/public/directory/{A['alice']}"

@@ -86,14 +86,20 @@ class StellarApiClient:
 
     # ------------------------------------------------------------------ scan
     def _scan_payments(self, account: str) -> _Scan:
-        scan, cursor = _Scan(), None
+        scan, cursor, stream = _Scan(), None, "payments"
         for _ in range(self.max_pages):
             try:
-                records = self.horizon.page(account, "payments", order="desc", limit=self.page_limit, cursor=cursor)
+                records = self.horizon.page(account, stream, order="desc", limit=self.page_limit, cursor=cursor)
             except ApiRequestError as exc:
                 if exc.status == 410:  # the rolling retention floor passed our cursor: nothing older is served
                     return scan
-                raise
+                if exc.status == 404 and stream == "payments" and cursor is None:
+                    # A Horizon-compatible provider without /payments: /operations holds the same records.
+                    log.warning("%s has no /payments endpoint; using /operations", self.horizon.http.base_url)
+                    stream = "operations"
+                    records = self.horizon.page(account, stream, order="desc", limit=self.page_limit)
+                else:
+                    raise
             for rec in records:
                 if rec.get("type") != "create_account":
                     continue

@@ -45,7 +45,13 @@ class StellarExpertClient:
 
     def directory(self, account_id: str) -> dict[str, Any] | None:
         """``/explorer/directory/{id}`` (network-independent); None when unlisted (``{}``)."""
-        body = self.http.get_json(f"/explorer/directory/{account_id}")
+        try:
+            body = self.http.get_json(f"/explorer/directory/{account_id}")
+        except ApiRequestError as exc:
+            if exc.status != 404:
+                raise
+            # Unknown route on an older deployment: the legacy network-scoped path serves the same entry.
+            body = self.http.get_json(f"/explorer/{self.network}/directory/{account_id}")
         return body or None
 
     def tags(self, account_id: str) -> list[str]:
