@@ -104,8 +104,13 @@ class HubbleClient:
 
         config = QueryJobConfig(dry_run=True, use_query_cache=False, query_parameters=query_parameters(
             accounts, max_children=self.settings.bigquery_max_children, since=since))
+        from google.api_core.retry import Retry
+
+        # Bounded (60 s) retries: an unreachable API fails the guard task quickly, and the fallback
+        # task (trigger rule all_done) still finishes the claimed batch through the API path.
         job = self.client.query(lineage_sql(self.settings), job_config=config,
-                                location=self.settings.bigquery_location)
+                                location=self.settings.bigquery_location,
+                                retry=Retry(predicate=_retryable, timeout=60.0), job_retry=None)
         return int(job.total_bytes_processed or 0)
 
     def run(self, accounts: Sequence[str], *, max_bytes_billed: int, timeout_s: float,
