@@ -35,12 +35,13 @@ STATUSES = tuple(s.value for s in Status)
 PENDING_LIMIT = 100
 
 
+def _aware(value: dt.datetime) -> dt.datetime:
+    # stores write aware UTC; guard against a naive value from migrated seed data
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
 def _iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # stores write aware UTC; guard against a naive value from old data
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.isoformat()
+    return None if value is None else _aware(value).isoformat()
 
 
 def _usd(value: float | int | None) -> float:
@@ -123,9 +124,7 @@ def dashboard(
 def _minutes_since(then: dt.datetime | None, now: dt.datetime) -> int:
     if then is None:
         return 0
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=dt.timezone.utc)
-    return max(0, int((now - then).total_seconds() // 60))
+    return max(0, int((now - _aware(then)).total_seconds() // 60))
 
 
 def pending_entry(record: LineageRecord, *, now: dt.datetime, stuck_threshold: dt.timedelta) -> dict[str, Any]:
@@ -149,10 +148,6 @@ def pending_entry(record: LineageRecord, *, now: dt.datetime, stuck_threshold: d
         "claim_pipeline": record.claim_pipeline,
         "last_error": record.last_error,
     }
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def pending_accounts(

@@ -135,9 +135,17 @@ def test_dashboard_and_lineage_in_a_real_browser(airflow_server, browser):
     b.pump(1)
     b.errors.clear()  # Airflow's login page logs its own 401 for /ui/config before sign-in
 
-    # 1. Inside the Airflow UI: the nav entry's route renders our page in an iframe, authenticated
-    #    by the UI session cookie.
-    b.navigate(f"{base}/plugin/stellar-lineage")
+    # 1. The nav entry: Browse → "Stellar lineage" (with its icon), which opens our page inside the
+    #    UI in an iframe, authenticated by the UI session cookie.
+    b.wait_for("!!document.querySelector('button[aria-label=Browse]')", what="the Browse nav button")
+    b.evaluate("document.querySelector('button[aria-label=Browse]').click()")
+    item = "[...document.querySelectorAll('[role=menuitem]')].find(e => e.innerText.includes('Stellar lineage'))"
+    b.wait_for(f"!!{item}", what="the Stellar lineage menu entry")
+    assert b.wait_for(f"(() => {{ const i = {item}.querySelector('img'); return i && i.complete && i.naturalWidth > 0; }})()",
+                      what="the menu icon")
+    b.screenshot(ARTIFACTS / "nav-browse-menu.png")
+    b.evaluate(f"{item}.click()")
+    b.wait_for("location.pathname === '/plugin/stellar-lineage'", what="the plugin route")
     frame_total = ("(() => { const f = document.querySelector('iframe');"
                    " const d = f && f.contentDocument; const k = d && d.getElementById('k-total');"
                    " return k && k.textContent; })()")
