@@ -23,8 +23,10 @@ Tasks:
 5. **api_fallback** — whatever is still claimed (refused, job failed, or not in Hubble) goes through
    the API path as `BIGQUERY_WITH_API_FALLBACK`; nothing is left PROCESSING.
 
-If the dry run itself fails (credentials, network), `cost_guard` fails and the run is marked failed,
-but `api_fallback` (trigger rule `all_done`) still finishes the claimed batch through the API path.
+If the dry run itself fails (credentials, quota, network), nothing can be estimated, so nothing is
+billed: the guard refuses (`refused_dry_run_failed`, kept in the spend ledger) and the batch goes
+through the API path. Should the guard task itself crash, `api_fallback` (trigger rule `all_done`)
+still finishes the claimed batch.
 Connection `google_cloud_default` holds the credentials (never logged).
 """
 

@@ -13,7 +13,8 @@ import pytest
 from include.stellar_lineage.dag_defaults import ALLOWED_TAGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-EXPECTED = {"stellar_lineage_enqueue", "stellar_lineage_api_pipeline"}
+EXPECTED = {"stellar_lineage_enqueue", "stellar_lineage_api_pipeline", "stellar_lineage_bigquery_pipeline",
+            "stellar_lineage_health"}
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +90,16 @@ def test_parsing_does_no_variable_connection_or_network_access():
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["calls"] == [] and report["errors"] == []
     assert EXPECTED <= set(report["dags"])
+
+
+def test_bigquery_params(dagbag):
+    dag = dagbag.dags["stellar_lineage_bigquery_pipeline"]
+    assert dag.schedule is None and dag.max_active_runs == 1
+    assert set(dag.params.keys()) == {"limit", "network", "dry_run_only"}
+    assert dag.params.get_param("network").schema["enum"] == ["public", "testnet"]
+    assert dag.params.get_param("limit").value == 100
+
+
+def test_health_schedule(dagbag):
+    dag = dagbag.dags["stellar_lineage_health"]
+    assert dag.schedule == "*/10 * * * *" and dag.max_active_runs == 1

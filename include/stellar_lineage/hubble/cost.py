@@ -31,6 +31,7 @@ REFUSED_COST = "refused_cost"
 REFUSED_SIZE = "refused_size"
 REFUSED_BUDGET = "refused_budget"
 REFUSED_NETWORK = "refused_network"
+REFUSED_DRY_RUN_FAILED = "refused_dry_run_failed"
 DRY_RUN_ONLY = "dry_run_only"
 
 

@@ -37,7 +37,18 @@ def estimate_batch(store: LineageStore, settings: Settings, accounts: Sequence[s
         return {"decision": cost.REFUSED_NETWORK, "approved": False, "estimate_bytes": 0, "estimate_usd": 0.0,
                 "max_bytes_billed": None, "accounts": len(accounts), "network": network,
                 "reason": f"Hubble has no {network} data; the batch goes through the API path"}
-    estimate = hubble.dry_run(accounts)
+    try:
+        estimate = hubble.dry_run(accounts)
+    except Exception as exc:  # noqa: BLE001 - no estimate means no spend: refuse, never guess
+        # Credentials, quota, network, bad SQL: without an estimate nothing may be billed, so the
+        # batch is refused like an over-limit one and goes through the API path.
+        reason = f"dry run failed ({type(exc).__name__}: {str(exc)[:300]}); the batch goes through the API path"
+        log.warning("Dry run for %d %s accounts failed: %s", len(accounts), network, reason, exc_info=True)
+        store.record_spend(SpendEntry(kind="dry_run", network=network, bytes=0, usd=0.0, accounts=len(accounts),
+                                      decision=cost.REFUSED_DRY_RUN_FAILED, run_id=run_id, detail=reason))
+        return {"decision": cost.REFUSED_DRY_RUN_FAILED, "approved": False, "estimate_bytes": 0,
+                "estimate_usd": 0.0, "max_bytes_billed": None, "accounts": len(accounts), "network": network,
+                "reason": reason, "dry_run_only": dry_run_only}
     spent = float(store.spend_summary().get("today_usd") or 0.0)
     decision = cost.decide(estimate, settings, spent_today_usd=spent, referenced_tables=REFERENCED_TABLES)
     ledger_decision = cost.DRY_RUN_ONLY if dry_run_only else decision.decision
