@@ -8,9 +8,9 @@ Uses a throw-away keyspace (dropped at the end). Node: STELLAR_LINEAGE_CASSANDRA
 
 * claims/s: records enqueued PENDING, then 1 or 4 OS processes call ``claim_batch(50)`` until the
   queue is empty (claim only; each claim = 1 LWT + index/counter writes + 1 read).
-* stats latency: the table is grown to each size with real ``enqueue`` calls (plus 100 PROCESSING,
-  50 of them stuck, and 100 COMPLETE rows), then ``stats()``, ``queue_depth()`` and
-  ``pending_accounts(limit=100)`` are timed (median / p95 of 30 calls). Flat = no growth with size.
+* stats latency: 100 PROCESSING (50 stuck) and 100 COMPLETE rows, then the table is grown to each
+  size with real ``enqueue`` calls (PENDING rows); at each size ``stats()``, ``queue_depth()`` and
+  ``pending_accounts(limit=200)`` are timed (median / p95 of 30 calls). Flat = no growth with size.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cassandra.cluster import Cluster  # noqa: E402
+from cassandra.cluster import Cluster
 
-from include.stellar_lineage.records import LineageResult, utcnow  # noqa: E402
-from include.stellar_lineage.store import cassandra_schema  # noqa: E402
-from include.stellar_lineage.store.cassandra import CassandraLineageStore  # noqa: E402
+from include.stellar_lineage.records import LineageResult, utcnow
+from include.stellar_lineage.store import cassandra_schema
+from include.stellar_lineage.store.cassandra import CassandraLineageStore
 
 STUCK = dt.timedelta(minutes=15)
 
@@ -53,7 +53,7 @@ def truncate(session, keyspace: str) -> None:
 def _claimer(keyspace: str, owner: str, start, out) -> None:
     cluster, session = connect()
     store = CassandraLineageStore(session, keyspace)
-    store.stmts  # prepare before the clock starts
+    _ = store.stmts  # prepare before the clock starts
     start.wait()
     n = 0
     while batch := store.claim_batch(50, pipeline="API", owner=owner):
@@ -102,8 +102,18 @@ def timed(fn, repeat: int = 30) -> dict:
 def read_latency(session, keyspace: str, sizes: list[int]) -> list[dict]:
     truncate(session, keyspace)
     store = CassandraLineageStore(session, keyspace)
-    out, have = [], 0
+    out = []
+    # the same mix at every size, created first: 100 in flight (50 of them stuck), 100 done, so the
+    # only thing that changes between sizes is the number of PENDING rows behind them
+    mix = [f"GMIX{i:052d}" for i in range(200)]
+    store.enqueue("public", mix)
     old = utcnow() - dt.timedelta(hours=1)
+    store.claim_batch(50, pipeline="API", owner="bench", now=old)
+    store.claim_batch(50, pipeline="API", owner="bench")
+    for rec in store.claim_batch(100, pipeline="API", owner="done"):
+        store.complete("public", rec.stellar_account, owner="done", source="API",
+                       result=LineageResult(creator=None, created_at=None))
+    have = len(mix)
     for size in sizes:
         t0 = time.perf_counter()
         while have < size:
@@ -111,20 +121,15 @@ def read_latency(session, keyspace: str, sizes: list[int]) -> list[dict]:
             store.enqueue("public", [f"G{have + i:055d}" for i in range(chunk)])
             have += chunk
         fill_s = time.perf_counter() - t0
-        # a realistic mix on top: some in flight, some stuck, some done (same for every size)
-        store.claim_batch(50, pipeline="API", owner="bench", now=old)
-        store.claim_batch(50, pipeline="API", owner="bench")
-        for rec in store.claim_batch(100, pipeline="API", owner="done"):
-            store.complete("public", rec.stellar_account, owner="done", source="API",
-                           result=LineageResult(creator=None, created_at=None))
         stats = store.stats("public", stuck_threshold=STUCK)
         out.append({
             "rows": size,
             "fill_s": round(fill_s, 1),
             "stats": timed(lambda: store.stats("public", stuck_threshold=STUCK)),
             "queue_depth": timed(lambda: store.queue_depth("public")),
-            "pending_accounts_100": timed(lambda: store.pending_accounts(
-                "public", limit=100, stuck_threshold=STUCK)),
+            # 100 PROCESSING + the first 100 PENDING in claim order
+            "pending_accounts_200": timed(lambda: store.pending_accounts(
+                "public", limit=200, stuck_threshold=STUCK)),
             "by_status": stats["by_status"],
             "stuck": stats["stuck"],
         })

@@ -9,9 +9,11 @@ tests (never a silent skip); locally they skip with a message saying how to star
 from __future__ import annotations
 
 import datetime as dt
+import json
 import multiprocessing
 import os
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -54,7 +56,7 @@ def create_keyspace(session, name: str) -> None:
 def node():
     try:
         cluster, session = connect()
-    except Exception as exc:  # NoHostAvailable and friends
+    except Exception as exc:  # noqa: BLE001 - NoHostAvailable and friends
         message = (f"no Cassandra node at {os.environ.get(HOSTS_ENV, '127.0.0.1:9042')} ({exc}); "
                    f"start one with `scripts/cassandra-local start` or set {HOSTS_ENV}")
         if os.environ.get("CI"):
@@ -81,7 +83,7 @@ class TestCassandraContract(StoreContract):
 
 
 def result(creator=None) -> LineageResult:
-    return LineageResult(creator=creator, created_at=dt.datetime(2019, 5, 1, tzinfo=dt.timezone.utc))
+    return LineageResult(creator=creator, created_at=dt.datetime(2019, 5, 1, tzinfo=dt.UTC))
 
 
 # --- schema and migration from the seed ---------------------------------------------------------
@@ -136,6 +138,44 @@ def test_no_statement_filters_or_scans():
         assert "ALLOW FILTERING" not in text.upper(), name
         if text.upper().startswith("SELECT") and name != "scan_all":  # scan_all: one-off backfill
             assert "WHERE" in text.upper(), f"{name} reads without a partition restriction"
+
+
+class CountingSession:
+    """Counts the requests a store call sends (sync and async)."""
+
+    def __init__(self, session) -> None:
+        self._session, self.requests = session, 0
+
+    def __getattr__(self, attr):
+        return getattr(self._session, attr)
+
+    def execute(self, *a, **kw):
+        self.requests += 1
+        return self._session.execute(*a, **kw)
+
+    def execute_async(self, *a, **kw):
+        self.requests += 1
+        return self._session.execute_async(*a, **kw)
+
+
+def test_stats_cost_does_not_grow_with_the_table(store, node):
+    session, keyspace = node
+    counting = CountingSession(session)
+    reader = CassandraLineageStore(counting, keyspace)
+    _ = reader.stmts  # prepare outside the count
+
+    def cost() -> int:
+        counting.requests = 0
+        reader.stats("public", stuck_threshold=dt.timedelta(minutes=15))
+        reader.queue_depth("public")
+        reader.spend_summary()
+        return counting.requests
+
+    store.enqueue("public", [f"GSMALL{i}" for i in range(10)])
+    small = cost()
+    store.enqueue("public", [f"GBIG{i}" for i in range(1000)])
+    assert cost() == small
+    assert reader.stats("public", stuck_threshold=dt.timedelta(minutes=15))["by_status"]["PENDING"] == 1010
 
 
 # --- unknown LWT outcomes ---------------------------------------------------------------------
@@ -211,7 +251,7 @@ def _claimer(keyspace: str, owner: str, out, started, claimed_count) -> None:
     while True:
         try:
             batch = store.claim_batch(5, pipeline="API", owner=owner)
-        except Exception:  # node down / restarting: wait and retry, as a worker would
+        except Exception:  # noqa: BLE001 - node down / restarting: wait and retry, as a worker would
             errors += 1
             time.sleep(0.5)
             continue
@@ -236,7 +276,7 @@ def _complete_until_settled(store, account: str, owner: str) -> None:
         try:
             store.complete("public", account, owner=owner, result=result(), source="API")
             return  # True, or False because an earlier try applied: either way not PROCESSING by us
-        except Exception:
+        except Exception:  # noqa: BLE001 - node restarting: retry
             time.sleep(0.5)
     raise RuntimeError(f"could not complete {account}")
 
@@ -299,10 +339,36 @@ def test_claims_survive_a_node_restart(node):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    status = subprocess.run([str(SCRIPT), "status"], capture_output=True, text=True)
+    status = subprocess.run([str(SCRIPT), "status"], check=False, capture_output=True, text=True)
     if status.returncode != 0:
         message = f"node not managed by scripts/cassandra-local: {status.stderr.strip()}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     _run_claimers(node, 2000, restart=True)
+
+
+# --- the migration command ----------------------------------------------------------------------
+def test_migrate_cli_creates_migrates_and_checks(node):
+    session, _ = node
+    keyspace = f"lineage_cli_{uuid.uuid4().hex[:8]}"
+    contact, port = hosts()
+    env = {**os.environ, "PYTHONPATH": str(REPO),
+           "AIRFLOW_CONN_LINEAGE_CLI": json.dumps({"conn_type": "cassandra", "host": ",".join(contact),
+                                                   "port": port, "schema": keyspace})}
+    cmd = [sys.executable, "-m", "include.stellar_lineage.store.cassandra_migrate", "--conn-id", "lineage_cli"]
+    try:
+        check = subprocess.run([*cmd, "--check"], check=False, env=env, capture_output=True, text=True, timeout=300)
+        assert check.returncode == 1 and f"keyspace '{keyspace}' does not exist" in check.stderr
+        first = subprocess.run([*cmd, "--create-keyspace"], check=False, env=env, capture_output=True, text=True,
+                               timeout=300)
+        assert first.returncode == 0, first.stderr
+        assert "applied 001_lineage_table, 002_dual_pipeline_columns, 003_claims_and_indexes" in first.stdout
+        again = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0 and "nothing (up to date)" in again.stdout
+        session.execute(f"ALTER TABLE {keyspace}.stellar_creator_account_lineage DROP pipeline_source")
+        broken = subprocess.run([*cmd, "--check"], check=False, env=env, capture_output=True, text=True, timeout=300)
+        assert broken.returncode == 1
+        assert "column stellar_creator_account_lineage.pipeline_source" in broken.stderr
+    finally:
+        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)

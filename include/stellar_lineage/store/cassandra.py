@@ -28,9 +28,9 @@ it is neither lost nor handed out twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
-import json
 import logging
 import random
 from collections import Counter
@@ -38,20 +38,27 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from cassandra import ConsistencyLevel, Unavailable
+from cassandra import Unavailable
 from cassandra.query import BoundStatement
 
 from include.stellar_lineage.records import (
-    EnqueueResult, LineageRecord, LineageResult, Priority, RecoveryResult, SpendEntry, Status,
-    creator_priority, utcnow,
+    EnqueueResult,
+    LineageRecord,
+    Priority,
+    Status,
+    utcnow,
 )
-from include.stellar_lineage.store import cassandra_queue as q
 from include.stellar_lineage.store import cassandra_backfill, cassandra_schema
+from include.stellar_lineage.store import cassandra_queue as q
 from include.stellar_lineage.store.base import LineageStore
 from include.stellar_lineage.store.cassandra_connect import (
-    DEFAULT_CONN_ID, Consistency, build_cluster, valid_keyspace,
+    DEFAULT_CONN_ID,
+    Consistency,
+    build_cluster,
+    valid_keyspace,
 )
 from include.stellar_lineage.store.cassandra_stats import StatsMixin
+from include.stellar_lineage.store.cassandra_transitions import TransitionsMixin
 
 log = logging.getLogger(__name__)
 P, PR = Status.PENDING.value, Status.PROCESSING.value
@@ -61,7 +68,7 @@ class ClaimUnknown(RuntimeError):
     """A claim's outcome could not be learned (node unreachable); recover_stuck will settle it."""
 
 
-class CassandraLineageStore(StatsMixin, LineageStore):
+class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
     def __init__(self, session: Any, keyspace: str, *, consistency: Consistency | None = None,
                  cluster: Any = None, check: bool = True) -> None:
         """Use an existing driver ``Session`` (tests); production code uses ``from_connection``."""
@@ -210,10 +217,11 @@ class CassandraLineageStore(StatsMixin, LineageStore):
                         claimed.append((hint.network, hint.account))
                     else:
                         lost += 1
-        except ClaimUnknown:
+        except Exception:  # ClaimUnknown, node gone mid-batch, ...
             if not claimed:
                 raise
-            log.exception("claim outcome unknown; returning the %d records already claimed", len(claimed))
+            # what we hold is valid: hand it out; an unsettled claim is left to recover_stuck
+            log.exception("claim batch interrupted; returning the %d records already claimed", len(claimed))
         finally:
             # remember contention for the next batch (a claimer in a busy pool stays spread out)
             self._spread = min(8, lost) if lost else self._spread // 2
@@ -250,14 +258,15 @@ class CassandraLineageStore(StatsMixin, LineageStore):
             applied, current = rs.was_applied, rs.one()
         except Unavailable:
             # refused by the coordinator before any Paxos round started: definitely not applied
-            self._x("processing_del", entry)
+            with contextlib.suppress(Exception):  # a leftover entry is dropped by recovery later
+                self._x("processing_del", entry)
             raise ClaimUnknown(f"cluster unavailable while claiming {network}/{account}") from None
-        except Exception as exc:  # WriteTimeout(CAS), OperationTimedOut, connection lost: unknown
+        except Exception as exc:  # noqa: BLE001 - WriteTimeout(CAS), OperationTimedOut, connection lost: unknown
             log.warning("claim of %s/%s: outcome unknown (%s); reading back at SERIAL",
                         network, account, type(exc).__name__)
             try:
                 current = self._serial_read(network, account)
-            except Exception as read_exc:
+            except Exception as read_exc:  # noqa: BLE001 - re-raised as ClaimUnknown
                 raise ClaimUnknown(f"claim of {network}/{account} unresolved: {read_exc}") from exc
             applied = current is not None and current.claim_token == token
         if applied:
@@ -277,96 +286,6 @@ class CassandraLineageStore(StatsMixin, LineageStore):
             stale = q.is_old(hint.queue_token)  # maybe a transition still in flight: wait
         if stale:
             self._x("pending_del", hint.key())
-
-    # --- transitions after a claim ------------------------------------------------------------
-    def _guarded(self, network: str, account: str, owner: str, name: str, make_params: Any,
-                 *, target: Any, when: dt.datetime) -> Any:
-        """Run the owner-guarded LWT ``name``; returns the row as it was before, or None when the
-        claim was lost. ``target(row)`` is the status the row moves to (PENDING needs a hint)."""
-        row = self._rows(network, [account]).get(account)
-        if row is None or row.status != PR or row.claim_owner != owner:
-            return None
-        to_pending = target(row) == P
-        token = q.new_token() if to_pending else None
-        hint = None
-        if to_pending:
-            hint = q.hint_for_row(row, network, token)
-            self._x("pending_put", hint.key())
-        params = (*make_params(row, token), network, account, owner, row.claim_token)
-        try:
-            applied = self._x(name, params).was_applied
-        except Unavailable:
-            raise  # refused before Paxos started: not applied, the caller may retry
-        except Exception as exc:  # timeout / dropped connection: outcome unknown, settle it
-            log.warning("%s of %s/%s: outcome unknown (%s); reading back at SERIAL",
-                        name, network, account, type(exc).__name__)
-            after = self._serial_read(network, account)  # raises if still unreachable
-            # our transition applied iff the row left PROCESSING for our target at our time, while
-            # still carrying the claim token (a later claim would have replaced it)
-            applied = (after is not None and after.claim_token == row.claim_token
-                       and after.status == target(row) and q.aware(after.updated_at) == when)
-        if not applied:
-            if hint:
-                self._x("pending_del", hint.key())
-            return None
-        if row.processing_started_at is not None:
-            self._x("processing_del", (network, q.bucket(account), row.processing_started_at, account,
-                                       row.claim_token))
-        self._count(network, PR, -1)
-        return row
-
-    def complete(self, network: str, account: str, *, owner: str, result: LineageResult, source: str,
-                 now: dt.datetime | None = None) -> bool:
-        when = q.ms(now or utcnow())
-        done = self._guarded(network, account, owner, "complete", lambda row, _t: (
-            result.creator, result.created_at, result.home_domain, q.to_decimal(result.xlm_balance),
-            json.dumps(result.attributes, sort_keys=True), json.dumps(result.assets),
-            json.dumps(result.children), ",".join(result.tags), source, when),
-            target=lambda row: Status.COMPLETE.value, when=when)
-        if done is None:
-            return False
-        row = done
-        self._count(network, Status.COMPLETE.value, 1, source)
-        hour = when.replace(minute=0, second=0, microsecond=0)
-        self._x("completion_add", (network, hour, when.replace(second=0, microsecond=0), source))
-        if result.creator and result.creator != account:
-            prio = creator_priority(row.priority if row.priority is not None else 1)
-            if self._enqueue_one(network, result.creator, prio, when, allow_reset=False)[0] == "added":
-                self._count(network, P, 1)
-        return True
-
-    def retry_later(self, network: str, account: str, *, owner: str, error: str, max_retries: int,
-                    now: dt.datetime | None = None) -> str | None:
-        when = q.ms(now or utcnow())
-
-        def status(row: Any) -> str:
-            return Status.FAILED.value if (row.retry_count or 0) + 1 >= max_retries else P
-
-        done = self._guarded(
-            network, account, owner, "retry",
-            lambda row, token: (status(row), (row.retry_count or 0) + 1, error[:2000], token, when),
-            target=status, when=when)
-        if done is None:
-            return None
-        self._count(network, status(done), 1)
-        return status(done)
-
-    def mark_invalid(self, network: str, account: str, *, owner: str, reason: str,
-                     now: dt.datetime | None = None) -> bool:
-        when = q.ms(now or utcnow())
-        done = self._guarded(network, account, owner, "invalid", lambda row, _t: (reason[:2000], when),
-                             target=lambda row: Status.INVALID.value, when=when)
-        if done is not None:
-            self._count(network, Status.INVALID.value, 1)
-        return done is not None
-
-    def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
-        when = q.ms(now or utcnow())
-        done = self._guarded(network, account, owner, "release", lambda row, t: (t, when),
-                             target=lambda row: P, when=when)
-        if done is not None:
-            self._count(network, P, 1)
-        return done is not None
 
     # --- reads --------------------------------------------------------------------------------
     def _rows(self, network: str, accounts: Sequence[str]) -> dict[str, Any]:
@@ -389,4 +308,4 @@ class CassandraLineageStore(StatsMixin, LineageStore):
         return sorted(r.network_name for r in self._x("networks", ()))
 
 
-__all__ = ["CassandraLineageStore", "ClaimUnknown", "ConsistencyLevel"]
+__all__ = ["CassandraLineageStore", "ClaimUnknown"]

@@ -22,11 +22,11 @@ from typing import Any
 from include.stellar_lineage.records import Status
 from include.stellar_lineage.store import cassandra_queue as q
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def backfill(store: Any, *, log: Any = None) -> dict[str, int]:
-    now = q.ms(dt.datetime.now(dt.timezone.utc))
+    now = q.ms(dt.datetime.now(dt.UTC))
     counts: Counter[tuple[str, str, str]] = Counter()
     networks: set[str] = set()
     adopted = 0

@@ -30,7 +30,7 @@ from include.stellar_lineage.records import LineageRecord
 STATEMENTS_FILE = Path(__file__).with_name("cql") / "statements.cql"
 BUCKETS = 8  # index partitions per network: bounds partition size at ~N/8 entries
 STALE_GRACE = dt.timedelta(minutes=10)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _RECORD_FIELDS = [f.name for f in dataclasses.fields(LineageRecord)]
 _TIME_FIELDS = {f.name for f in dataclasses.fields(LineageRecord) if "datetime" in str(f.type)}
 ROW_COLUMNS = [*_RECORD_FIELDS, "claim_token", "queue_token", "queue_seq"]

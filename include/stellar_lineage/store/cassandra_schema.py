@@ -22,8 +22,8 @@ from include.stellar_lineage.store.base import SchemaError
 
 CQL_DIR = Path(__file__).with_name("cql")
 LINEAGE_TABLE = "stellar_creator_account_lineage"
-_ALTER_ADD = re.compile(r"^ALTER\s+TABLE\s+\S+?\.(\w+)\s+ADD\s+(\w+)\s+\w+", re.I | re.S)
-_CREATE = re.compile(r"^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\S+?\.(\w+)\s*\((.*)\)", re.I | re.S)
+_ALTER_ADD = re.compile(r"^ALTER\s+TABLE\s+\S+?\.(\w+)\s+ADD\s+(\w+)\s+\w+", re.IGNORECASE | re.DOTALL)
+_CREATE = re.compile(r"^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\S+?\.(\w+)\s*\((.*)\)", re.IGNORECASE | re.DOTALL)
 _COLUMN = re.compile(r"^\s*(\w+)\s+\w+(?:<[^>]*>)?\s*,?\s*$")
 
 
@@ -138,7 +138,7 @@ def migrate(session: Any, keyspace: str, *, log: Any = None, post_steps: dict[st
             post_steps[path.stem]()
         session.execute(
             f"INSERT INTO {keyspace}.schema_migrations (name, applied_at) VALUES (%s, %s)",
-            (path.stem, dt.datetime.now(dt.timezone.utc)),
+            (path.stem, dt.datetime.now(dt.UTC)),
         )
         applied.append(path.stem)
         if log:

@@ -15,15 +15,22 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import uuid
 from typing import Any
 
-from include.stellar_lineage.records import LineageRecord, RecoveryResult, SpendEntry, Status, utcnow
+from include.stellar_lineage.records import (
+    LineageRecord,
+    RecoveryResult,
+    SpendEntry,
+    Status,
+    utcnow,
+)
 from include.stellar_lineage.store import cassandra_queue as q
 from include.stellar_lineage.store.base import STATS_SOURCES
 
 P, PR = Status.PENDING.value, Status.PROCESSING.value
-_FAR_FUTURE = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
+_FAR_FUTURE = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
 
 class StatsMixin:
@@ -40,16 +47,18 @@ class StatsMixin:
         on are deleted once they are older than the grace period (a claim may still be in flight)."""
         live = []
         for network in networks:
-            for b in range(q.BUCKETS):
-                entries = list(self._x("processing_before", (network, b, before)))
-                rows = self._rows(network, [e.stellar_account for e in entries]) if entries else {}
-                for e in entries:
-                    row = rows.get(e.stellar_account)
-                    if row is not None and row.status == PR and row.claim_token == e.claim_token:
-                        live.append((e, row))
-                    elif q.is_old(e.claim_token):
-                        self._x("processing_del", (network, b, e.processing_started_at,
-                                                   e.stellar_account, e.claim_token))
+            # all bucket reads in flight at once, then one concurrent row read per entry
+            futures = [(b, self.session.execute_async(self.stmts["processing_before"], (network, b, before)))
+                       for b in range(q.BUCKETS)]
+            entries = [(b, e) for b, f in futures for e in f.result()]
+            rows = self._rows(network, [e.stellar_account for _b, e in entries]) if entries else {}
+            for b, e in entries:
+                row = rows.get(e.stellar_account)
+                if row is not None and row.status == PR and row.claim_token == e.claim_token:
+                    live.append((e, row))
+                elif q.is_old(e.claim_token):
+                    self._x("processing_del", (network, b, e.processing_started_at,
+                                               e.stellar_account, e.claim_token))
         return live
 
     def recover_stuck(self, *, threshold: dt.timedelta, max_retries: int,
@@ -131,12 +140,19 @@ class StatsMixin:
         records = [q.row_to_record(row) for _e, row in live[:limit]]
         if len(records) >= limit:
             return records
-        for hint in q.pending_in_order(self.session, self.stmts, networks, min(limit, 500)):
-            row = self._rows(hint.network, [hint.account]).get(hint.account)
-            if row is not None and row.status == P and row.queue_token == hint.queue_token:
-                records.append(q.row_to_record(row))
-                if len(records) >= limit:
-                    break
+        stream = q.pending_in_order(self.session, self.stmts, networks, min(limit, 500))
+        while len(records) < limit:
+            hints = list(itertools.islice(stream, limit - len(records)))  # read rows a chunk at a time
+            if not hints:
+                break
+            rows = {}
+            for net in {h.network for h in hints}:
+                rows.update({(net, a): r for a, r in
+                             self._rows(net, [h.account for h in hints if h.network == net]).items()})
+            for hint in hints:  # a hint counts only if it is the row's current PENDING episode
+                row = rows.get((hint.network, hint.account))
+                if row is not None and row.status == P and row.queue_token == hint.queue_token:
+                    records.append(q.row_to_record(row))
         return records
 
     # --- spend ledger -------------------------------------------------------------------------
@@ -155,7 +171,7 @@ class StatsMixin:
             self._x("spend_add", (*deltas, scope))
 
     def spend_summary(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
-        today = f"day:{(now or utcnow()).astimezone(dt.timezone.utc).date().isoformat()}"
+        today = f"day:{(now or utcnow()).astimezone(dt.UTC).date().isoformat()}"
         rows = {r.scope: r for r in self._x("spend_totals", (["all", today],))}
         total, day = rows.get("all"), rows.get(today)
 

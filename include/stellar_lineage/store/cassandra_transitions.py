@@ -1,0 +1,124 @@
+"""Owner-guarded transitions after a claim (complete / retry_later / mark_invalid / release) of the
+Cassandra store. Mixed into ``CassandraLineageStore``; see ``store/cassandra.py`` for the data model.
+
+Each is one LWT ``IF status = 'PROCESSING' AND claim_owner = ? AND claim_token = ?``: the token is read
+from the row first, so a claim that was recovered and re-claimed - even by a worker using the same
+owner name - is never overwritten by the late holder of the old claim.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from cassandra import Unavailable
+
+from include.stellar_lineage.records import (
+    LineageResult,
+    Status,
+    creator_priority,
+    utcnow,
+)
+from include.stellar_lineage.store import cassandra_queue as q
+
+log = logging.getLogger("include.stellar_lineage.store.cassandra")
+P, PR = Status.PENDING.value, Status.PROCESSING.value
+
+
+class TransitionsMixin:
+    # provided by CassandraLineageStore
+    _x: Any
+    _rows: Any
+    _count: Any
+    _serial_read: Any
+    _enqueue_one: Any
+    def _guarded(self, network: str, account: str, owner: str, name: str, make_params: Any,
+                 *, target: Any, when: dt.datetime) -> Any:
+        """Run the owner-guarded LWT ``name``; returns the row as it was before, or None when the
+        claim was lost. ``target(row)`` is the status the row moves to (PENDING needs a hint)."""
+        row = self._rows(network, [account]).get(account)
+        if row is None or row.status != PR or row.claim_owner != owner:
+            return None
+        to_pending = target(row) == P
+        token = q.new_token() if to_pending else None
+        hint = None
+        if to_pending:
+            hint = q.hint_for_row(row, network, token)
+            self._x("pending_put", hint.key())
+        params = (*make_params(row, token), network, account, owner, row.claim_token)
+        try:
+            applied = self._x(name, params).was_applied
+        except Unavailable:
+            raise  # refused before Paxos started: not applied, the caller may retry
+        except Exception as exc:  # noqa: BLE001 - timeout / dropped connection: outcome unknown, settle it
+            log.warning("%s of %s/%s: outcome unknown (%s); reading back at SERIAL",
+                        name, network, account, type(exc).__name__)
+            after = self._serial_read(network, account)  # raises if still unreachable
+            # our transition applied iff the row left PROCESSING for our target at our time, while
+            # still carrying the claim token (a later claim would have replaced it)
+            applied = (after is not None and after.claim_token == row.claim_token
+                       and after.status == target(row) and q.aware(after.updated_at) == when)
+        if not applied:
+            if hint:
+                self._x("pending_del", hint.key())
+            return None
+        if row.processing_started_at is not None:
+            self._x("processing_del", (network, q.bucket(account), row.processing_started_at, account,
+                                       row.claim_token))
+        self._count(network, PR, -1)
+        return row
+
+    def complete(self, network: str, account: str, *, owner: str, result: LineageResult, source: str,
+                 now: dt.datetime | None = None) -> bool:
+        when = q.ms(now or utcnow())
+        done = self._guarded(network, account, owner, "complete", lambda row, _t: (
+            result.creator, result.created_at, result.home_domain, q.to_decimal(result.xlm_balance),
+            json.dumps(result.attributes, sort_keys=True), json.dumps(result.assets),
+            json.dumps(result.children), ",".join(result.tags), source, when),
+            target=lambda row: Status.COMPLETE.value, when=when)
+        if done is None:
+            return False
+        row = done
+        self._count(network, Status.COMPLETE.value, 1, source)
+        hour = when.replace(minute=0, second=0, microsecond=0)
+        self._x("completion_add", (network, hour, when.replace(second=0, microsecond=0), source))
+        if result.creator and result.creator != account:
+            prio = creator_priority(row.priority if row.priority is not None else 1)
+            if self._enqueue_one(network, result.creator, prio, when, allow_reset=False)[0] == "added":
+                self._count(network, P, 1)
+        return True
+
+    def retry_later(self, network: str, account: str, *, owner: str, error: str, max_retries: int,
+                    now: dt.datetime | None = None) -> str | None:
+        when = q.ms(now or utcnow())
+
+        def status(row: Any) -> str:
+            return Status.FAILED.value if (row.retry_count or 0) + 1 >= max_retries else P
+
+        done = self._guarded(
+            network, account, owner, "retry",
+            lambda row, token: (status(row), (row.retry_count or 0) + 1, error[:2000], token, when),
+            target=status, when=when)
+        if done is None:
+            return None
+        self._count(network, status(done), 1)
+        return status(done)
+
+    def mark_invalid(self, network: str, account: str, *, owner: str, reason: str,
+                     now: dt.datetime | None = None) -> bool:
+        when = q.ms(now or utcnow())
+        done = self._guarded(network, account, owner, "invalid", lambda row, _t: (reason[:2000], when),
+                             target=lambda row: Status.INVALID.value, when=when)
+        if done is not None:
+            self._count(network, Status.INVALID.value, 1)
+        return done is not None
+
+    def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
+        when = q.ms(now or utcnow())
+        done = self._guarded(network, account, owner, "release", lambda row, t: (t, when),
+                             target=lambda row: P, when=when)
+        if done is not None:
+            self._count(network, P, 1)
+        return done is not None
