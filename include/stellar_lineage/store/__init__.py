@@ -33,11 +33,8 @@ def open_store(settings: Settings, *, migrate: bool = False) -> LineageStore:
     if settings.store_backend == "cassandra":
         from include.stellar_lineage.store.cassandra import CassandraLineageStore
 
-        store = CassandraLineageStore.from_connection(settings.cassandra_conn_id)
-        if migrate:
-            store.migrate()
-        store.check_schema()
-        return store
+        # from_connection migrates (only when asked) and then checks the schema, failing fast.
+        return CassandraLineageStore.from_connection(settings.cassandra_conn_id, migrate=migrate)
     from include.stellar_lineage.store.sqlite import SqliteLineageStore
 
     return SqliteLineageStore(sqlite_path(settings), migrate=True)
