@@ -195,6 +195,8 @@ def test_lineage_never_echoes_a_secret_seed(client):
     secret = Keypair.random().secret
     r = client.get(f"/api/lineage/{secret}")
     assert r.status_code == 400 and secret not in r.text and "secret seed" in r.json()["detail"]
+    for page in (client.get(f"/lineage/{secret}"), client.get("/lineage", params={"account": secret})):
+        assert page.status_code == 400 and secret not in page.text and "secret seed" in page.text
 
 
 def test_lineage_unknown_account_is_a_404(client):

@@ -139,12 +139,14 @@ def create_app(
         return page(request, "dashboard.html", "", network=network, refresh_seconds=REFRESH_SECONDS)
 
     def lineage_page(request: Request, account: str, network: str, root: str, settings: Settings) -> HTMLResponse:
+        # Error pages show the input redacted: a pasted secret seed must not be echoed into the page.
         try:
             data = lookup(provider.get(settings), network, account.strip(), 500)
         except StoreUnavailable as exc:
-            return page(request, "lineage.html", root, 503, network=network, account=account, error=str(exc))
+            return page(request, "lineage.html", root, 503, network=network, account=redact(account),
+                        error=str(exc))
         except HTTPException as exc:
-            return page(request, "lineage.html", root, exc.status_code, network=network, account=account,
+            return page(request, "lineage.html", root, exc.status_code, network=network, account=redact(account),
                         error=exc.detail)
         return page(request, "lineage.html", root, network=network, account=account, data=data)
 
