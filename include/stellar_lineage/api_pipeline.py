@@ -91,20 +91,29 @@ class _Run:
             return self.pending.popleft() if self.pending else None
 
     def worker(self) -> None:
-        while (item := self.next_item()) is not None:
-            network, account = item
-            while account is not None:
-                if self.time_left() < seconds_per_account(self.settings):
-                    self._release(network, account)
-                    break
-                account = self._process(network, account)
+        from include.stellar_lineage import ratelimit
+
+        with ratelimit.deadline(self.deadline):
+            while (item := self.next_item()) is not None:
+                network, account = item
+                while account is not None:
+                    if self.time_left() < seconds_per_account(self.settings):
+                        self._release(network, account)
+                        break
+                    account = self._process(network, account)
 
     def _process(self, network: str, account: str) -> str | None:
         """Process one claimed account; return the creator this worker claimed next, if any."""
         from include.stellar_lineage.clients import AccountNotFound, TransientApiError
 
+        from include.stellar_lineage.ratelimit import BudgetExhausted
+
         try:
             result = self.client_for(network).fetch_lineage(account)
+        except BudgetExhausted as exc:  # the rate budget runs out before the deadline: next run
+            log.info("%s/%s released: %s", network, account, exc)
+            self._release(network, account)
+            return None
         except AccountNotFound as exc:
             self._count("invalid", self.store.mark_invalid(network, account, owner=self.owner, reason=str(exc)))
             log.warning("%s/%s INVALID: %s", network, account, exc)

@@ -20,6 +20,7 @@ shares; entries "from the future" (clock stepped back) are discarded rather than
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -37,6 +38,25 @@ DB_NAME = "ratelimit.sqlite3"
 MAX_HEADER_PAUSE_S = 300.0  # never trust a header to stop the host for longer than this
 LOG_EVERY_S = 15.0
 GUARD_S = 1.0  # slack added to the 60 s window, see Budget
+
+
+class BudgetExhausted(RuntimeError):
+    """The next request slot lies beyond the caller's deadline: stop instead of waiting past it."""
+
+
+_deadline = threading.local()
+
+
+@contextlib.contextmanager
+def deadline(monotonic_deadline: float | None):
+    """Within this block (this thread), ``acquire`` raises ``BudgetExhausted`` rather than wait
+    past ``monotonic_deadline`` (a ``time.monotonic()`` value; None = no deadline)."""
+    previous = getattr(_deadline, "value", None)
+    _deadline.value = monotonic_deadline
+    try:
+        yield
+    finally:
+        _deadline.value = previous
 
 
 def default_directory() -> Path:
@@ -118,6 +138,9 @@ class HostRateLimiter:
                 if waited >= LOG_EVERY_S:
                     log.info("Rate limiter: %s request granted after %.1f s", api, waited)
                 return waited
+            limit = getattr(_deadline, "value", None)
+            if limit is not None and wait > limit - time.monotonic():
+                raise BudgetExhausted(f"next {api} request slot in {wait:.1f} s is past the run's deadline")
             if now >= next_log:
                 log.info("Rate limiter: waiting for %s (%s), %.0f s so far, next slot in %.1f s",
                          api, why, now - started, wait)

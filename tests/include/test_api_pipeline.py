@@ -127,3 +127,23 @@ def test_fallback_source_and_priority_of_climbed_creators(sqlite_store, tmp_path
                          [(60, 500, 90, 45), (60, 3, 90, 3), (60, 0, 90, 0), (1, 50, 90, 1)])
 def test_auto_batch_size(rpm, depth, window, expected):
     assert auto_batch_size(scenario_settings(horizon_requests_per_minute=rpm), depth, window) == expected
+
+
+def test_rate_budget_past_deadline_releases_instead_of_waiting(sqlite_store, tmp_path):
+    """Another task on the host got a 429 with Retry-After 100 s, pausing Horizon host-wide; with 70 s
+    left this run must not sleep past its deadline: it stops at once and the account goes back to
+    PENDING without a retry."""
+    ds, chain = chain_dataset(2)
+    settings = scenario_settings()
+    with running_stack(tmp_path / "rl", ds) as stack:
+        stack.limiter.pause("horizon", 100, "HTTP 429 seen by another task")
+        sqlite_store.enqueue("public", [chain[0]])
+        t0 = time.monotonic()
+        summary = process_claimed(sqlite_store, claim_all(sqlite_store), settings=settings, source="API",
+                                  owner="run-1", deadline=t0 + 70, client_factory=factory_for(stack, settings))
+        elapsed = time.monotonic() - t0
+        assert stack.horizon.count() == 0
+    assert elapsed < 10, elapsed
+    assert summary["complete"] == 0 and summary["released"] == 1
+    rec = sqlite_store.get("public", chain[0])
+    assert rec.status == "PENDING" and rec.retry_count == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -69,3 +70,26 @@ def test_bad_variable_fails_before_touching_records(env, monkeypatch):
     ok, states = run_dag()
     assert not ok and states["check_schedule"] == "failed"
     assert store.get("public", chain[0]).status == "PENDING" and horizon.count() == 0
+
+
+def test_tiny_rate_budget_leaves_the_rest_pending_for_the_next_run(env, monkeypatch):
+    """At 2 Horizon requests/min one run finishes only the leaf (its 2nd request waits 30 s, then the
+    80 s deadline leaves no room for another account); its creator stays PENDING, nothing is left
+    PROCESSING, and the next run (budget restored) finishes the chain."""
+    store, chain, horizon = env
+    store.enqueue("public", [chain[0]])
+    monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE", "2")
+    ok, states = run_dag()
+    assert ok, states
+    records = store.get_many("public", chain)
+    done = [a for a in chain if a in records and records[a].status == "COMPLETE"]
+    assert done == [chain[0]]
+    assert records[chain[1]].status == "PENDING" and records[chain[1]].retry_count == 0
+    assert store.stats("public", stuck_threshold=dt.timedelta(minutes=15))[
+        "by_status"]["PROCESSING"] == 0
+
+    monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE", "600")
+    ok, states = run_dag()
+    assert ok, states
+    records = store.get_many("public", chain)
+    assert [records[a].status for a in chain] == ["COMPLETE"] * 7
