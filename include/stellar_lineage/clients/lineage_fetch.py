@@ -76,8 +76,8 @@ class StellarApiClient:
             creator=creator,
             created_at=created_at,
             home_domain=state.get("home_domain") or None,
-            xlm_balance=_native_balance(account, state),
-            attributes=_attributes(state),
+            xlm_balance=native_balance(account, state),
+            attributes=account_attributes(state),
             assets=[dict(b) for b in state["balances"] if b.get("asset_type") != "native"],
             children=self._children(account, scan),
             tags=self.expert.tags(account),
@@ -159,7 +159,7 @@ class StellarApiClient:
         return self.horizon.history_elder_ledger() <= FULL_HISTORY_ELDER
 
 
-def _native_balance(account: str, state: dict[str, Any]) -> str:
+def native_balance(account: str, state: dict[str, Any]) -> str:
     for entry in state["balances"]:
         if isinstance(entry, dict) and entry.get("asset_type") == "native":
             balance = entry.get("balance")
@@ -168,7 +168,7 @@ def _native_balance(account: str, state: dict[str, Any]) -> str:
     raise MalformedResponse(f"horizon GET /accounts/{account}: no native balance entry")
 
 
-def _attributes(state: dict[str, Any]) -> dict[str, Any]:
+def account_attributes(state: dict[str, Any]) -> dict[str, Any]:
     attrs = {key: state.get(key) for key in ATTRIBUTE_KEYS}
     if state.get("sponsor"):
         attrs["sponsor"] = state["sponsor"]

@@ -83,16 +83,16 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *,
 
 def lineage_result(item: HubbleLineage, state: dict[str, Any], tags: list[str]) -> LineageResult:
     """Combine Hubble's lineage with Horizon's current state (see module doc)."""
-    from include.stellar_lineage.clients.lineage_fetch import _attributes, _native_balance
+    from include.stellar_lineage.clients.lineage_fetch import account_attributes, native_balance
 
-    attributes = _attributes(state)
+    attributes = account_attributes(state)
     attributes["creation"] = {"ledger": item.creation_ledger, "starting_balance": item.starting_balance,
                               "transaction_hash": None}  # not selected: see hubble_lineage.sql header
     return LineageResult(
         creator=item.creator,
         created_at=item.created_at,
         home_domain=state.get("home_domain") or None,
-        xlm_balance=_native_balance(item.account, state),
+        xlm_balance=native_balance(item.account, state),
         attributes=attributes,
         assets=[dict(b) for b in state["balances"] if b.get("asset_type") != "native"],
         children={"count": item.child_total, "children": item.children,
