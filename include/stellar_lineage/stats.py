@@ -2,7 +2,7 @@
 
 Pure functions over the ``LineageStore`` interface: no Airflow, no FastAPI, no I/O beyond the store
 calls named below, so they are unit-tested against a real SQLite store without a server. Every
-number comes from ``store.stats`` / ``store.spend_summary`` / ``store.pending_accounts`` /
+number comes from ``store.stats`` / ``store.spend_summary`` / ``store.queue_depth`` / ``store.pending_accounts`` /
 ``store.lineage``, which the store answers from maintained aggregates or indexed lookups, never by
 iterating every record (the seed re-scanned the whole table on every 30-second poll).
 
@@ -130,13 +130,14 @@ def _minutes_since(then: dt.datetime | None, now: dt.datetime) -> int:
 def pending_entry(record: LineageRecord, *, now: dt.datetime, stuck_threshold: dt.timedelta) -> dict[str, Any]:
     """One row of ``pending-accounts``. ``age_minutes`` is the time spent in the current state:
     since the claim for PROCESSING, since the last change (or creation) for PENDING. Only PROCESSING
-    records can be stuck, with the store's own threshold (a waiting PENDING row is not stuck)."""
+    records can be stuck, with the store's own rule (claimed strictly before ``now - threshold``);
+    a waiting PENDING row is not stuck."""
     processing = record.status == Status.PROCESSING.value
     since = record.processing_started_at if processing else (record.updated_at or record.created_at)
     stuck = bool(
         processing
         and record.processing_started_at is not None
-        and now - _aware(record.processing_started_at) >= stuck_threshold
+        and _aware(record.processing_started_at) < now - stuck_threshold
     )
     return {
         "stellar_account": record.stellar_account,
@@ -159,17 +160,24 @@ def pending_accounts(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Up to ``limit`` PENDING/PROCESSING records (PROCESSING first) of one or all networks, with
-    totals taken from the aggregates, so ``total_pending`` stays exact when the list is cut."""
+    exact totals even when the list is cut.
+
+    Totals cost no full ``stats()`` call in the usual case: PENDING comes from ``queue_depth`` (a
+    counter), and because the store lists PROCESSING records first, a list holding fewer than
+    ``limit`` of them holds all of them, so their count and stuck count are exact. Only with
+    ``limit`` or more records in flight are the aggregates asked for those two numbers."""
     now = now or utcnow()
     network = networks[0] if len(networks) == 1 else None
-    records = store.pending_accounts(network, limit=limit, stuck_threshold=stuck_threshold, now=now)
-    pending = processing = stuck = 0
-    for net in networks:
-        agg = store.stats(net, stuck_threshold=stuck_threshold, now=now)
-        pending += int(agg.get("by_status", {}).get(Status.PENDING.value, 0))
-        processing += int(agg.get("by_status", {}).get(Status.PROCESSING.value, 0))
-        stuck += int(agg.get("stuck", 0))
-    accounts = [pending_entry(r, now=now, stuck_threshold=stuck_threshold) for r in records[:limit]]
+    records = store.pending_accounts(network, limit=limit, stuck_threshold=stuck_threshold, now=now)[:limit]
+    accounts = [pending_entry(r, now=now, stuck_threshold=stuck_threshold) for r in records]
+    in_flight = [a for a in accounts if a["status"] == Status.PROCESSING.value]
+    if len(in_flight) < limit:
+        processing, stuck = len(in_flight), sum(a["is_stuck"] for a in in_flight)
+    else:
+        aggs = [store.stats(net, stuck_threshold=stuck_threshold, now=now) for net in networks]
+        processing = sum(int(a.get("by_status", {}).get(Status.PROCESSING.value, 0)) for a in aggs)
+        stuck = sum(int(a.get("stuck", 0)) for a in aggs)
+    pending = store.queue_depth(network)
     return {
         "accounts": accounts,
         "count": len(accounts),

@@ -42,11 +42,12 @@ def test_pending_entry_ages_by_state_and_only_processing_is_stuck():
     entry = stats.pending_entry(waiting, now=NOW, stuck_threshold=THRESHOLD)
     assert entry["age_minutes"] == 120 and entry["is_stuck"] is False  # a long wait is not "stuck"
     claimed = LineageRecord("GB", "public", status="PROCESSING", updated_at=NOW,
-                            processing_started_at=NOW - dt.timedelta(minutes=15), retry_count=2)
+                            processing_started_at=NOW - dt.timedelta(minutes=16), retry_count=2)
     entry = stats.pending_entry(claimed, now=NOW, stuck_threshold=THRESHOLD)
-    assert (entry["age_minutes"], entry["is_stuck"], entry["retry_count"]) == (15, True, 2)
-    fresh = LineageRecord("GC", "public", status="PROCESSING", processing_started_at=NOW - dt.timedelta(minutes=14))
-    assert stats.pending_entry(fresh, now=NOW, stuck_threshold=THRESHOLD)["is_stuck"] is False
+    assert (entry["age_minutes"], entry["is_stuck"], entry["retry_count"]) == (16, True, 2)
+    # the store's rule: stuck when claimed strictly before now - threshold
+    edge = LineageRecord("GC", "public", status="PROCESSING", processing_started_at=NOW - THRESHOLD)
+    assert stats.pending_entry(edge, now=NOW, stuck_threshold=THRESHOLD)["is_stuck"] is False
 
 
 def test_parse_children_reports_bad_data_instead_of_raising():
@@ -58,3 +59,22 @@ def test_parse_children_reports_bad_data_instead_of_raising():
     out = stats.parse_children(raw, limit=3)
     assert out["count"] == 7 and len(out["children"]) == 3 and out["truncated"] is True
     assert out["complete"] is True and out["source"] == "hubble"
+
+
+def test_pending_totals_are_exact_when_the_list_is_cut(sqlite_store):
+    """With more records in flight than the list shows, totals come from the aggregates."""
+    import datetime as dt
+
+    from tests.plugins.seed_lineage import address
+
+    accounts = [address(100 + i) for i in range(6)]
+    sqlite_store.enqueue("public", accounts)
+    now = dt.datetime.now(dt.timezone.utc)
+    sqlite_store.claim_batch(2, pipeline="API", owner="old", now=now - dt.timedelta(minutes=30))
+    sqlite_store.claim_batch(1, pipeline="API", owner="new", now=now)
+    cut = stats.pending_accounts(sqlite_store, ("public",), stuck_threshold=THRESHOLD, limit=2, now=now)
+    full = stats.pending_accounts(sqlite_store, ("public",), stuck_threshold=THRESHOLD, limit=100, now=now)
+    assert cut["count"] == 2 and full["count"] == 6
+    for key in ("total_pending", "pending_total", "processing_total", "stuck_total"):
+        assert cut[key] == full[key], key
+    assert (full["pending_total"], full["processing_total"], full["stuck_total"]) == (3, 3, 2)
