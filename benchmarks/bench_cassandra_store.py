@@ -87,8 +87,29 @@ def claims_per_second(session, keyspace: str, n: int, workers: int) -> dict:
             "enqueue_per_s": round(n / enqueue_s, 1)}
 
 
-def timed(fn, repeat: int = 30) -> dict:
-    fn()  # warm-up
+class CountingSession:
+    """Passes everything to the real session, counting requests (sync + async)."""
+
+    def __init__(self, session) -> None:
+        self._session, self.requests = session, 0
+
+    def __getattr__(self, attr):
+        return getattr(self._session, attr)
+
+    def execute(self, *a, **kw):
+        self.requests += 1
+        return self._session.execute(*a, **kw)
+
+    def execute_async(self, *a, **kw):
+        self.requests += 1
+        return self._session.execute_async(*a, **kw)
+
+
+def timed(fn, repeat: int = 30, counter: CountingSession | None = None) -> dict:
+    if counter is not None:
+        counter.requests = 0
+    fn()  # warm-up (and the request count: the same for every call)
+    requests = counter.requests if counter is not None else None
     samples = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -96,7 +117,8 @@ def timed(fn, repeat: int = 30) -> dict:
         samples.append((time.perf_counter() - t0) * 1000)
     samples.sort()
     return {"median_ms": round(statistics.median(samples), 2),
-            "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2)}
+            "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2), "requests_per_call": requests,
+            "load_avg_1m": round(os.getloadavg()[0], 1)}
 
 
 def read_latency(session, keyspace: str, sizes: list[int]) -> list[dict]:
@@ -122,14 +144,16 @@ def read_latency(session, keyspace: str, sizes: list[int]) -> list[dict]:
             have += chunk
         fill_s = time.perf_counter() - t0
         stats = store.stats("public", stuck_threshold=STUCK)
+        counting = CountingSession(session)
+        reader = CassandraLineageStore(counting, keyspace)
         out.append({
             "rows": size,
             "fill_s": round(fill_s, 1),
-            "stats": timed(lambda: store.stats("public", stuck_threshold=STUCK)),
-            "queue_depth": timed(lambda: store.queue_depth("public")),
+            "stats": timed(lambda r=reader: r.stats("public", stuck_threshold=STUCK), counter=counting),
+            "queue_depth": timed(lambda r=reader: r.queue_depth("public"), counter=counting),
             # 100 PROCESSING + the first 100 PENDING in claim order
-            "pending_accounts_200": timed(lambda: store.pending_accounts(
-                "public", limit=200, stuck_threshold=STUCK)),
+            "pending_accounts_200": timed(lambda r=reader: r.pending_accounts(
+                "public", limit=200, stuck_threshold=STUCK), counter=counting),
             "by_status": stats["by_status"],
             "stuck": stats["stuck"],
         })
