@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 
-from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.support.chains import chain_dataset
-from tests.support.fake_stellar import FakeHorizon, FakeStellarExpert
+from tests.support.dag_env import run_dag as run_dag_test
+from tests.support.dag_env import stellar_dag_env
 
 DAG_ID = "stellar_lineage_api_pipeline"
 
@@ -17,26 +16,13 @@ DAG_ID = "stellar_lineage_api_pipeline"
 @pytest.fixture
 def env(monkeypatch, tmp_path, airflow_db):
     ds, chain = chain_dataset(6, name="dagtest")
-    store_path = tmp_path / "lineage.db"
-    with FakeHorizon(ds) as horizon, FakeStellarExpert({"public": ds}) as expert:
-        monkeypatch.setenv("AIRFLOW_CONN_HORIZON_PUBLIC", json.dumps({"conn_type": "http", "host": horizon.url}))
-        monkeypatch.setenv("AIRFLOW_CONN_STELLAR_EXPERT", json.dumps({"conn_type": "http", "host": expert.url}))
-        monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH", str(store_path))
-        monkeypatch.setenv("STELLAR_LINEAGE_RATELIMIT_DIR", str(tmp_path / "ratelimit"))
-        monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE", "600")
-        store = SqliteLineageStore(store_path)
+    with stellar_dag_env(monkeypatch, tmp_path, ds) as (store, horizon, _expert):
         yield store, chain, horizon
-        store.close()
 
 
 def run_dag():
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils.state import DagRunState
-
-    bag = DagBag()
-    dr = bag.dags[DAG_ID].test()
-    states = {ti.task_id: ti.state for ti in dr.get_task_instances()}
-    return dr.state == DagRunState.SUCCESS, states
+    ok, states, _dr = run_dag_test(DAG_ID)
+    return ok, states
 
 
 def test_seeded_leaf_completes_with_its_whole_chain_in_one_run(env):

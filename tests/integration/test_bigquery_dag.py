@@ -2,49 +2,29 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.support.bigquery_fixtures import bigquery_emulator, hubble_tables  # noqa: F401
-from tests.support.fake_stellar import FakeHorizon, FakeStellarExpert
+from tests.support.dag_env import run_dag as run_dag_test
+from tests.support.dag_env import stellar_dag_env
 from tests.support.lineage_scenarios import A, scenario_dataset
 
 DAG_ID = "stellar_lineage_bigquery_pipeline"
 ACCOUNTS = [A["alice"], A["bob"], A["carol"], A["phoenix"], A["hub"], A["quiet"]]
 
-
 @pytest.fixture
 def env(monkeypatch, tmp_path, airflow_db, hubble_tables):
     ds = scenario_dataset()
     hubble_tables(ds)
-    store_path = tmp_path / "lineage.db"
-    with FakeHorizon(ds) as horizon, FakeStellarExpert({"public": ds}) as expert:
-        monkeypatch.setenv("AIRFLOW_CONN_HORIZON_PUBLIC", json.dumps({"conn_type": "http", "host": horizon.url}))
-        monkeypatch.setenv("AIRFLOW_CONN_STELLAR_EXPERT", json.dumps({"conn_type": "http", "host": expert.url}))
-        monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH", str(store_path))
-        monkeypatch.setenv("STELLAR_LINEAGE_RATELIMIT_DIR", str(tmp_path / "ratelimit"))
-        monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE", "6000")
-        monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_STELLAR_EXPERT_REQUESTS_PER_MINUTE", "6000")
-        store = SqliteLineageStore(store_path)
+    with stellar_dag_env(monkeypatch, tmp_path, ds, rpm=6000) as (store, horizon, _expert):
         store.enqueue("public", ACCOUNTS)
         yield store, horizon
-        store.close()
-
 
 def run_dag(**conf):
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils.state import DagRunState
-
-    dr = DagBag().dags[DAG_ID].test(run_conf={"limit": 100, "network": "public", **conf})
-    states = {ti.task_id: ti.state for ti in dr.get_task_instances()}
-    return dr.state == DagRunState.SUCCESS, states, dr
-
+    return run_dag_test(DAG_ID, **{"limit": 100, "network": "public", **conf})
 
 def statuses(store):
     return {a: (r.status, r.pipeline_source) for a, r in store.get_many("public", ACCOUNTS).items()}
-
 
 def test_approved_run_completes_the_batch_from_hubble(env, bigquery_emulator):
     store, horizon = env
@@ -59,7 +39,6 @@ def test_approved_run_completes_the_batch_from_hubble(env, bigquery_emulator):
     # the hub's payments pages are never read on the BigQuery path: one account call each
     assert horizon.count("/payments") == 0
 
-
 def test_refused_run_falls_back_to_the_api_path(env, bigquery_emulator, monkeypatch):
     store, horizon = env
     monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_BIGQUERY_COST_LIMIT_USD", "0")
@@ -68,7 +47,6 @@ def test_refused_run_falls_back_to_the_api_path(env, bigquery_emulator, monkeypa
     assert states["hubble_query"] == "skipped" and states["api_fallback"] == "success"
     assert set(statuses(store).values()) == {("COMPLETE", "BIGQUERY_WITH_API_FALLBACK")}
     assert bigquery_emulator.stats()["dry_runs"] == 1 and bigquery_emulator.stats()["jobs"] == 0
-
 
 def test_job_over_its_byte_cap_falls_back(env, bigquery_emulator):
     store, horizon = env
@@ -79,7 +57,6 @@ def test_job_over_its_byte_cap_falls_back(env, bigquery_emulator):
     summary = dr.get_task_instance("hubble_query").xcom_pull(task_ids="hubble_query")
     assert summary["reason"] == "bytesBilledLimitExceeded"
     assert set(statuses(store).values()) == {("COMPLETE", "BIGQUERY_WITH_API_FALLBACK")}
-
 
 def test_dry_run_only_touches_nothing(env, bigquery_emulator):
     store, horizon = env
@@ -96,7 +73,6 @@ def test_dry_run_only_touches_nothing(env, bigquery_emulator):
     assert decision["dry_run_only"] is True and decision["accounts"] == len(ACCOUNTS)
     spend = store.spend_summary()
     assert spend["dry_runs"] == 1 and spend["jobs"] == 0 and spend["refused"] == 0
-
 
 def test_disabled_run_skips_cleanly(env, bigquery_emulator, monkeypatch):
     store, horizon = env

@@ -304,13 +304,15 @@ class SqliteLineageStore(LineageStore):
         first_hour = this_minute // 60 - 23
         hourly = {first_hour + i: dict.fromkeys(STATS_SOURCES, 0) for i in range(24)}
         last_24h = dict.fromkeys(STATS_SOURCES, 0)
-        for minute, source, n in conn.execute(
-                "SELECT minute, pipeline_source, n FROM completions_by_minute WHERE network_name = ?"
-                " AND minute > ? AND minute <= ?", (network, this_minute - 24 * 60, this_minute)):
+        # Summed per hour in SQL: at most 25 × 3 rows reach Python whatever the traffic.
+        for hour, source, n in conn.execute(
+                "SELECT minute / 60, pipeline_source, sum(n) FROM completions_by_minute"
+                " WHERE network_name = ? AND minute > ? AND minute <= ? GROUP BY minute / 60, pipeline_source",
+                (network, this_minute - 24 * 60, this_minute)):
             if source in last_24h:
                 last_24h[source] += n
-                if minute // 60 in hourly:
-                    hourly[minute // 60][source] += n
+                if hour in hourly:
+                    hourly[hour][source] += n
         stuck = conn.execute(
             "SELECT count(*) FROM lineage WHERE status = 'PROCESSING' AND processing_started_at < ?"
             " AND network_name = ?", (ts(now - stuck_threshold), network)).fetchone()[0]
