@@ -178,6 +178,21 @@ def test_stats_cost_does_not_grow_with_the_table(store, node):
     assert reader.stats("public", stuck_threshold=dt.timedelta(minutes=15))["by_status"]["PENDING"] == 1010
 
 
+def test_recount_repairs_counter_drift(store):
+    from include.stellar_lineage.store.cassandra_backfill import backfill
+
+    store.enqueue("public", ["GA1", "GA2", "GA3"])
+    store.claim_batch(1, pipeline="API", owner="w")
+    store._count("public", "PENDING", 7)  # what a worker killed between LWT and counter leaves
+    store._count("public", "COMPLETE", 1, "API")
+    assert store.queue_depth("public") == 9
+    assert backfill(store) == {"rows": 3, "adopted": 0}
+    by_status = store.stats("public", stuck_threshold=dt.timedelta(minutes=15))["by_status"]
+    assert (by_status["PENDING"], by_status["PROCESSING"], by_status["COMPLETE"]) == (2, 1, 0)
+    assert backfill(store) == {"rows": 3, "adopted": 0}  # idempotent
+    assert store.queue_depth("public") == 2
+
+
 # --- unknown LWT outcomes ---------------------------------------------------------------------
 class FlakySession:
     """Wraps the real session; makes the named prepared statement time out like a CAS write
@@ -370,5 +385,9 @@ def test_migrate_cli_creates_migrates_and_checks(node):
         broken = subprocess.run([*cmd, "--check"], check=False, env=env, capture_output=True, text=True, timeout=300)
         assert broken.returncode == 1
         assert "column stellar_creator_account_lineage.pipeline_source" in broken.stderr
+        session.execute(f"ALTER TABLE {keyspace}.stellar_creator_account_lineage ADD pipeline_source text")
+        recount = subprocess.run([*cmd, "--recount"], check=False, env=env, capture_output=True, text=True,
+                                 timeout=300)
+        assert recount.returncode == 0 and "recounted 0 rows" in recount.stdout, recount.stderr
     finally:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)

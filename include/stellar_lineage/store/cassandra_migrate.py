@@ -3,6 +3,7 @@
     python -m include.stellar_lineage.store.cassandra_migrate --conn-id cassandra_lineage
     python -m include.stellar_lineage.store.cassandra_migrate --check
     python -m include.stellar_lineage.store.cassandra_migrate --create-keyspace --replication 1
+    python -m include.stellar_lineage.store.cassandra_migrate --recount    # repair counter drift
 
 The connection is an Airflow Connection (metadata DB, secrets backend or ``AIRFLOW_CONN_<ID>``
 environment variable); the keyspace is its ``schema`` field. Migrating a seed deployment runs a
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="kept for symmetry with other backends' commands")
     parser.add_argument("--conn-id", default=DEFAULT_CONN_ID, help="Airflow connection id")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 naming what is missing")
+    parser.add_argument("--recount", action="store_true",
+                        help="after migrating, rebuild the status counters from a full scan (repairs drift "
+                             "left by a worker killed mid-transition; stop the workers first)")
     parser.add_argument("--create-keyspace", action="store_true",
                         help="create the keyspace first if missing (not possible on Astra DB)")
     parser.add_argument("--replication", type=replication, default="1",
@@ -69,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"keyspace {keyspace}: applied {', '.join(applied) if applied else 'nothing (up to date)'}")
         store.check_schema()
         print(f"keyspace {keyspace}: schema OK")
+        if args.recount:
+            from include.stellar_lineage.store.cassandra_backfill import backfill
+
+            done = backfill(store, log=log)
+            print(f"keyspace {keyspace}: recounted {done['rows']} rows, re-indexed {done['adopted']}")
         return 0
     except SchemaError as exc:
         print(f"schema error: {exc}", file=sys.stderr)
