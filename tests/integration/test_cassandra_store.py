@@ -391,3 +391,22 @@ def test_migrate_cli_creates_migrates_and_checks(node):
         assert recount.returncode == 0 and "recounted 0 rows" in recount.stdout, recount.stderr
     finally:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
+
+
+def test_from_connection_fails_fast_then_migrates_when_asked(node, monkeypatch):
+    session, _ = node
+    keyspace = f"lineage_conn_{uuid.uuid4().hex[:8]}"
+    contact, port = hosts()
+    monkeypatch.setenv("AIRFLOW_CONN_LINEAGE_IT", json.dumps(
+        {"conn_type": "cassandra", "host": ",".join(contact), "port": port, "schema": keyspace}))
+    create_keyspace(session, keyspace)
+    try:
+        with pytest.raises(SchemaError, match="stellar_creator_account_lineage"):
+            CassandraLineageStore.from_connection("lineage_it")
+        store = CassandraLineageStore.from_connection("lineage_it", migrate=True)
+        try:
+            assert store.enqueue("public", ["GCONN"]).added == ["GCONN"]
+        finally:
+            store.close()
+    finally:
+        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)

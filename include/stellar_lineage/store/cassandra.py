@@ -83,11 +83,16 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
     @classmethod
     def from_connection(cls, conn_id: str = DEFAULT_CONN_ID, *, migrate: bool = False
                         ) -> CassandraLineageStore:
+        """The store of Airflow connection ``conn_id``; migrates if asked, then checks the schema."""
         cluster, keyspace, consistency = build_cluster(conn_id)
-        store = cls(cluster.connect(), keyspace, consistency=consistency, cluster=cluster, check=False)
-        if migrate:
-            store.migrate()
-        store.check_schema()
+        try:
+            store = cls(cluster.connect(), keyspace, consistency=consistency, cluster=cluster, check=False)
+            if migrate:
+                store.migrate()
+            store.check_schema()
+        except BaseException:
+            cluster.shutdown()  # don't leak driver threads/connections when failing fast
+            raise
         return store
 
     def close(self) -> None:
