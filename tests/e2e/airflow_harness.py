@@ -355,7 +355,7 @@ class PrivateBigQueryEmulator:
         if (self.SHARED / "venv" / ".complete").exists():
             for name in ("venv", "home"):
                 link = self.home / name
-                if not link.exists():
+                if (self.SHARED / name).is_dir() and not link.exists():
                     link.symlink_to(self.SHARED / name, target_is_directory=True)
         out = subprocess.run(["bash", str(self.SCRIPT), "start"], check=False, env=self.env, capture_output=True, text=True,
                              timeout=900)
