@@ -125,6 +125,59 @@ def test_seed_table_migrates_and_schema_check_names_what_is_missing(node):
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
 
 
+def test_copy_from_the_seeds_uuid_keyed_table(store, node):
+    from include.stellar_lineage.store.cassandra_seed_copy import copy_seed_table
+
+    session, keyspace = node
+    seed = f"lineage_seedsrc_{uuid.uuid4().hex[:8]}"
+    create_keyspace(session, seed)
+    try:
+        # the seed's real table: random uuid partition key, float balance, duplicates possible
+        session.execute(f"""CREATE TABLE {seed}.stellar_creator_account_lineage (
+            id uuid, stellar_account text, network_name text, stellar_creator_account text,
+            stellar_account_created_at timestamp, home_domain text, xlm_balance float,
+            horizon_accounts_json text, tags text, is_hva boolean, pipeline_source text,
+            last_pipeline_attempt timestamp, processing_started_at timestamp, status text,
+            retry_count int, last_error text, created_at timestamp, updated_at timestamp,
+            PRIMARY KEY ((id), stellar_account, network_name))""")
+        ins = session.prepare(
+            f"INSERT INTO {seed}.stellar_creator_account_lineage (id, stellar_account, network_name, status,"
+            " pipeline_source, xlm_balance, stellar_creator_account, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        t = [dt.datetime(2025, 1, d, tzinfo=dt.UTC) for d in (1, 2, 3)]
+        for account, network, status, source, balance, creator, updated in [
+            ("GDUP", "public", "PENDING", "", None, None, t[2]),        # duplicate: newer but PENDING
+            ("GDUP", "public", "COMPLETE", "API", 72.85, "GROOT", t[0]),  # ... the finished one wins
+            ("GDUP", "testnet", "PENDING", "", None, None, t[0]),        # other network: separate
+            ("GBQ", "public", "BIGQUERY_COMPLETE", "", 1.5, "GROOT", t[1]),
+            ("GERR", "public", "ERROR", "", None, None, t[1]),
+            ("GSTUCK", "public", "PROCESSING", "API", None, None, t[1]),
+        ]:
+            session.execute(ins, (uuid.uuid4(), account, network, status, source, balance, creator, t[0],
+                                  updated))
+        with pytest.raises(SchemaError, match=r"partitioned by \(id\).*--copy-seed-table"):
+            CassandraLineageStore(session, seed, check=False).migrate()  # must not ALTER the seed's table
+        out = copy_seed_table(store, f"{seed}.stellar_creator_account_lineage")
+        assert out == {"scanned": 6, "accounts": 5, "inserted": 5, "indexed": 2}
+        got = store.get_many("public", ["GDUP", "GBQ", "GERR", "GSTUCK"])
+        assert {a: r.status for a, r in got.items()} == {
+            "GDUP": "COMPLETE", "GBQ": "COMPLETE", "GERR": "FAILED", "GSTUCK": "PENDING"}
+        assert got["GDUP"].stellar_creator_account == "GROOT" and got["GDUP"].xlm_balance == "72.85"
+        assert got["GBQ"].pipeline_source == "BIGQUERY"
+        stats = store.stats("public", stuck_threshold=dt.timedelta(minutes=15))
+        assert stats["by_status"] == {"PENDING": 1, "PROCESSING": 0, "COMPLETE": 2, "FAILED": 1, "INVALID": 0}
+        assert stats["complete_by_source"] == {"API": 1, "BIGQUERY": 1, "BIGQUERY_WITH_API_FALLBACK": 0}
+        claimed = store.claim_batch(10, pipeline="API", owner="w")
+        assert sorted((r.network_name, r.stellar_account) for r in claimed) == [
+            ("public", "GSTUCK"), ("testnet", "GDUP")]
+        again = copy_seed_table(store, f"{seed}.stellar_creator_account_lineage")
+        assert again["inserted"] == 0 and store.get("public", "GSTUCK").status == "PROCESSING"
+        with pytest.raises(ValueError, match="different keyspace"):
+            copy_seed_table(store, f"{keyspace}.stellar_creator_account_lineage")
+    finally:
+        session.execute(f"DROP KEYSPACE IF EXISTS {seed}", timeout=60)
+
+
 def test_schema_check_on_missing_keyspace(node):
     session, _ = node
     with pytest.raises(SchemaError, match="keyspace 'lineage_absent_ks' does not exist"):

@@ -4,6 +4,7 @@
     python -m include.stellar_lineage.store.cassandra_migrate --check
     python -m include.stellar_lineage.store.cassandra_migrate --create-keyspace --replication 1
     python -m include.stellar_lineage.store.cassandra_migrate --recount    # repair counter drift
+    python -m include.stellar_lineage.store.cassandra_migrate --copy-seed-table stellarmapweb.stellar_creator_account_lineage
 
 The connection is an Airflow Connection (metadata DB, secrets backend or ``AIRFLOW_CONN_<ID>``
 environment variable); the keyspace is its ``schema`` field. Migrating a seed deployment runs a
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="kept for symmetry with other backends' commands")
     parser.add_argument("--conn-id", default=DEFAULT_CONN_ID, help="Airflow connection id")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 naming what is missing")
+    parser.add_argument("--copy-seed-table", metavar="KEYSPACE.TABLE",
+                        help="after migrating, copy the seed's uuid-keyed lineage table (another keyspace) "
+                             "into this one, one row per account; stop the seed system first")
     parser.add_argument("--recount", action="store_true",
                         help="after migrating, rebuild the status counters from a full scan (repairs drift "
                              "left by a worker killed mid-transition; stop the workers first)")
@@ -73,6 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"keyspace {keyspace}: applied {', '.join(applied) if applied else 'nothing (up to date)'}")
         store.check_schema()
         print(f"keyspace {keyspace}: schema OK")
+        if args.copy_seed_table:
+            from include.stellar_lineage.store.cassandra_seed_copy import (
+                copy_seed_table,
+            )
+
+            done = copy_seed_table(store, args.copy_seed_table, log=log)
+            print(f"keyspace {keyspace}: copied {done['inserted']} of {done['accounts']} accounts "
+                  f"({done['scanned']} seed rows) from {args.copy_seed_table}")
         if args.recount:
             from include.stellar_lineage.store.cassandra_backfill import backfill
 
@@ -81,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except SchemaError as exc:
         print(f"schema error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # bad --copy-seed-table argument / not a seed table
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         cluster.shutdown()

@@ -77,12 +77,24 @@ def _partition_key(session: Any, keyspace: str, table: str) -> list[str]:
     return [r.column_name for r in sorted(rows, key=lambda r: r.position) if r.kind == "partition_key"]
 
 
+def _check_key(session: Any, keyspace: str) -> None:
+    pk = _partition_key(session, keyspace, LINEAGE_TABLE)
+    if pk and sorted(pk) != ["network_name", "stellar_account"]:
+        raise SchemaError(
+            f"{keyspace}.{LINEAGE_TABLE} is partitioned by ({', '.join(pk)}), expected "
+            "((network_name, stellar_account)); the seed's uuid-keyed table allows duplicate rows and "
+            "cannot be altered in place - migrate a new keyspace and copy it with `cassandra_migrate "
+            "--copy-seed-table <this keyspace>.stellar_creator_account_lineage`"
+        )
+
+
 def check_schema(session: Any, keyspace: str) -> None:
     keyspaces = session.execute(
         "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = %s", (keyspace,)
     )
     if not list(keyspaces):
         raise SchemaError(f"Cassandra keyspace {keyspace!r} does not exist (create it, then run migrate)")
+    _check_key(session, keyspace)  # first: migrating would alter the seed's own table
     have = _existing(session, keyspace)
     missing: list[str] = []
     for table, columns in expected_schema().items():
@@ -95,15 +107,6 @@ def check_schema(session: Any, keyspace: str) -> None:
             f"Cassandra keyspace {keyspace!r} is missing: {', '.join(missing)}. Run "
             "`python -m include.stellar_lineage.store.cassandra_migrate --conn-id <id>` to migrate."
         )
-    pk = _partition_key(session, keyspace, LINEAGE_TABLE)
-    if sorted(pk) != ["network_name", "stellar_account"]:
-        raise SchemaError(
-            f"{keyspace}.{LINEAGE_TABLE} is partitioned by ({', '.join(pk)}), expected "
-            "((network_name, stellar_account)); the seed's uuid-keyed table allows duplicate rows and "
-            "cannot be altered in place - copy it into a new keyspace (see README, Cassandra store)"
-        )
-
-
 def applied_migrations(session: Any, keyspace: str) -> set[str]:
     have = _existing(session, keyspace)
     if "schema_migrations" not in have:
@@ -115,6 +118,7 @@ def migrate(session: Any, keyspace: str, *, log: Any = None, post_steps: dict[st
             ) -> list[str]:
     """Apply pending migrations; ``post_steps[name]()`` runs after a file's statements and before the
     file is recorded, so a crash in between re-runs both (post steps must be re-runnable)."""
+    _check_key(session, keyspace)  # never ALTER a seed's uuid-keyed table
     session.execute(
         f"CREATE TABLE IF NOT EXISTS {keyspace}.schema_migrations "
         "(name text PRIMARY KEY, applied_at timestamp)"
