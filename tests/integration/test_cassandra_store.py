@@ -349,6 +349,23 @@ def _complete_until_settled(store, account: str, owner: str) -> None:
     raise RuntimeError(f"could not complete {account}")
 
 
+def _wait_until_reconnected(session, timeout_s: float = 180) -> None:
+    """After the restart the driver reconnects in the background (its control connection may still
+    be the closed one for a while): retry until a query and the schema-agreement check succeed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            session.execute("SELECT release_version FROM system.local", timeout=10)
+            if session.cluster.control_connection.wait_for_schema_agreement():
+                return
+        except Exception:  # noqa: BLE001 - ConnectionShutdown / NoHostAvailable while reconnecting
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no schema agreement {timeout_s:.0f} s after the restart")
+        time.sleep(1)
+
+
 def _run_claimers(node, n_records: int, restart: bool) -> None:
     session, keyspace = node
     for table in cassandra_schema.expected_schema():
@@ -379,7 +396,7 @@ def _run_claimers(node, n_records: int, restart: bool) -> None:
     claimed = [a for _o, accts, _e in results for a in accts]
     if restart:
         assert sum(e for _o, _a, e in results) > 0, "the restart did not interrupt any claimer"
-        session.cluster.control_connection.wait_for_schema_agreement()
+        _wait_until_reconnected(session)
         # claims whose outcome stayed unknown are still PROCESSING, held by nobody: recover them
         recovered = store.recover_stuck(threshold=dt.timedelta(0), max_retries=100,
                                         now=utcnow() + dt.timedelta(seconds=1))
