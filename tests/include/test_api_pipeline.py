@@ -33,7 +33,7 @@ def test_chain_climbs_to_root_in_one_call(sqlite_store, tmp_path):
     assert summary["complete"] == 7 and summary["climbed"] == 6
     records = sqlite_store.get_many("public", chain)
     assert all(records[a].status == "COMPLETE" and records[a].pipeline_source == "API" for a in chain)
-    for child, creator in zip(chain, chain[1:]):
+    for child, creator in zip(chain, chain[1:], strict=False):
         assert records[child].stellar_creator_account == creator
     assert records[chain[-1]].stellar_creator_account is None  # the network root
     assert sqlite_store.queue_depth() == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 
 import pytest
 
@@ -63,7 +62,7 @@ def test_non_string_rejected():
         validate_account(None)
 
 
-def test_secret_seed_never_echoed(caplog):
+def test_secret_seed_never_echoed():
     with pytest.raises(InvalidAddress) as err:
         validate_account(SEED)
     assert SEED not in str(err.value)

@@ -149,13 +149,13 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
                                                                       seq=ia[0]), enumerate(unique)))
         else:
             outcomes = [self._enqueue_one(network, a, priority, now) for a in unique]
-        added = [a for a, (o, _s) in zip(unique, outcomes) if o == "added"]
-        reset = [a for a, (o, _s) in zip(unique, outcomes) if o == "reset"]
+        added = [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "added"]
+        reset = [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "reset"]
         deltas = Counter(s for o, s in outcomes if o == "reset")  # previous status of reset rows
         deltas[P] -= len(added) + len(reset)
         self._apply_counts(network, {k: -v for k, v in deltas.items()})
         return EnqueueResult(added, reset,
-                             [a for a, (o, _s) in zip(unique, outcomes) if o == "unchanged"])
+                             [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "unchanged"])
 
     def _apply_counts(self, network: str, deltas: dict[str, int]) -> None:
         for status, delta in deltas.items():

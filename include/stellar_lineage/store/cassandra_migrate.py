@@ -4,7 +4,8 @@
     python -m include.stellar_lineage.store.cassandra_migrate --check
     python -m include.stellar_lineage.store.cassandra_migrate --create-keyspace --replication 1
     python -m include.stellar_lineage.store.cassandra_migrate --recount    # repair counter drift
-    python -m include.stellar_lineage.store.cassandra_migrate --copy-seed-table stellarmapweb.stellar_creator_account_lineage
+    python -m include.stellar_lineage.store.cassandra_migrate \
+        --copy-seed-table stellarmapweb.stellar_creator_account_lineage
 
 The connection is an Airflow Connection (metadata DB, secrets backend or ``AIRFLOW_CONN_<ID>``
 environment variable); the keyspace is its ``schema`` field. Migrating a seed deployment runs a
