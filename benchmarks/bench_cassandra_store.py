@@ -34,6 +34,7 @@ from cassandra.cluster import Cluster
 from include.stellar_lineage.records import LineageResult, utcnow
 from include.stellar_lineage.store import cassandra_schema
 from include.stellar_lineage.store.cassandra import CassandraLineageStore
+from tests.support.cassandra_counting import CountingSession
 
 STUCK = dt.timedelta(minutes=15)
 
@@ -85,24 +86,6 @@ def claims_per_second(session, keyspace: str, n: int, workers: int) -> dict:
     return {"workers": workers, "records": n, "seconds": round(elapsed, 2),
             "claims_per_s": round(n / elapsed, 1), "lost_lwt_races": sum(r[1] for r in results),
             "enqueue_per_s": round(n / enqueue_s, 1)}
-
-
-class CountingSession:
-    """Passes everything to the real session, counting requests (sync + async)."""
-
-    def __init__(self, session) -> None:
-        self._session, self.requests = session, 0
-
-    def __getattr__(self, attr):
-        return getattr(self._session, attr)
-
-    def execute(self, *a, **kw):
-        self.requests += 1
-        return self._session.execute(*a, **kw)
-
-    def execute_async(self, *a, **kw):
-        self.requests += 1
-        return self._session.execute_async(*a, **kw)
 
 
 def timed(fn, repeat: int = 30, counter: CountingSession | None = None) -> dict:

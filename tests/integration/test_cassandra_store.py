@@ -28,6 +28,7 @@ from include.stellar_lineage.store import cassandra_schema
 from include.stellar_lineage.store.base import SchemaError
 from include.stellar_lineage.store.cassandra import CassandraLineageStore
 from tests.include.store_contract import StoreContract
+from tests.support.cassandra_counting import CountingSession
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "cassandra-local"
@@ -191,24 +192,6 @@ def test_no_statement_filters_or_scans():
         assert "ALLOW FILTERING" not in text.upper(), name
         if text.upper().startswith("SELECT") and name != "scan_all":  # scan_all: one-off backfill
             assert "WHERE" in text.upper(), f"{name} reads without a partition restriction"
-
-
-class CountingSession:
-    """Counts the requests a store call sends (sync and async)."""
-
-    def __init__(self, session) -> None:
-        self._session, self.requests = session, 0
-
-    def __getattr__(self, attr):
-        return getattr(self._session, attr)
-
-    def execute(self, *a, **kw):
-        self.requests += 1
-        return self._session.execute(*a, **kw)
-
-    def execute_async(self, *a, **kw):
-        self.requests += 1
-        return self._session.execute_async(*a, **kw)
 
 
 def test_stats_cost_does_not_grow_with_the_table(store, node):

@@ -224,6 +224,13 @@ class LineageStore(abc.ABC):
         }
 
 
+def wants_claim(limit: int, network: str | None, accounts: Sequence[str] | None) -> bool:
+    """Argument check shared by every ``claim_batch``: False when there is nothing to claim."""
+    if accounts is not None and network is None:
+        raise ValueError("claiming named accounts needs their network")
+    return limit > 0 and (accounts is None or len(accounts) > 0)
+
+
 def is_terminal(status: str) -> bool:
     return status in (Status.COMPLETE.value, Status.FAILED.value, Status.INVALID.value)
 

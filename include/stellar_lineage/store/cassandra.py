@@ -50,7 +50,7 @@ from include.stellar_lineage.records import (
 )
 from include.stellar_lineage.store import cassandra_backfill, cassandra_schema
 from include.stellar_lineage.store import cassandra_queue as q
-from include.stellar_lineage.store.base import LineageStore
+from include.stellar_lineage.store.base import LineageStore, wants_claim
 from include.stellar_lineage.store.cassandra_connect import (
     DEFAULT_CONN_ID,
     Consistency,
@@ -189,10 +189,8 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
     def claim_batch(self, limit: int, *, pipeline: str, owner: str, network: str | None = None,
                     accounts: Sequence[str] | None = None, now: dt.datetime | None = None
                     ) -> list[LineageRecord]:
-        if limit <= 0 or (accounts is not None and not accounts):
+        if not wants_claim(limit, network, accounts):
             return []
-        if accounts is not None and network is None:
-            raise ValueError("claiming named accounts needs their network")
         now = q.ms(now or utcnow())
         if accounts is not None:
             rows = [r for r in self._rows(network, accounts).values() if r.status == P]

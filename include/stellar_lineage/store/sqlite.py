@@ -29,7 +29,7 @@ from include.stellar_lineage.records import (
     creator_priority,
     utcnow,
 )
-from include.stellar_lineage.store.base import LineageStore, SchemaError
+from include.stellar_lineage.store.base import LineageStore, SchemaError, wants_claim
 from include.stellar_lineage.store.sqlite_reads import _FIELDS, SqliteReads, _row_to_record, ts
 
 MIGRATIONS_DIR = Path(__file__).with_name("sqlite_migrations")
@@ -140,10 +140,8 @@ class SqliteLineageStore(SqliteReads, LineageStore):
     def claim_batch(self, limit: int, *, pipeline: str, owner: str, network: str | None = None,
                     accounts: Sequence[str] | None = None, now: dt.datetime | None = None
                     ) -> list[LineageRecord]:
-        if limit <= 0 or (accounts is not None and not accounts):
+        if not wants_claim(limit, network, accounts):
             return []
-        if accounts is not None and network is None:
-            raise ValueError("claiming named accounts needs their network")
         when = ts(now or utcnow())
         where, params = ["status = 'PENDING'"], []
         if network is not None:
