@@ -103,3 +103,13 @@ def test_bigquery_params(dagbag):
 def test_health_schedule(dagbag):
     dag = dagbag.dags["stellar_lineage_health"]
     assert dag.schedule == "*/10 * * * *" and dag.max_active_runs == 1
+
+
+def test_enqueue_refuses_secret_seeds_at_trigger_time(dagbag):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    param = dagbag.dags["stellar_lineage_enqueue"].params.get_param("accounts")
+    good = ["GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7", "not-an-address"]
+    assert param.resolve(good) == good  # invalid addresses are the task's job (reported, not stored)
+    with pytest.raises(ParamValidationError):
+        param.resolve(["SAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABSU2"])
