@@ -71,6 +71,16 @@ class Chains:
         with pytest.raises(InvalidAddress):
             validate_account(self.invalid)
 
+    def ancestors(self, accounts: set[str], *, stop: set[str]) -> set[str]:
+        """Every creator above ``accounts`` up to the root, not climbing past ``stop``."""
+        out: set[str] = set()
+        for account in accounts:
+            creator = self.creator[account]
+            while creator is not None and creator not in stop and creator not in out:
+                out.add(creator)
+                creator = self.creator[creator]
+        return out
+
     def _create(self, funder: str, name: str, ledger: int) -> str:
         account = address(f"e2e-{name}")
         op = self.ds.create_account(funder, account, "100", ledger=ledger)
@@ -252,9 +262,12 @@ def test_end_to_end(stack, request):
         phases["api_scheduled"] = time.monotonic() - t
 
         # -- 5. what is stored -----------------------------------------------------------------------
+        # The fallback climbs the chains of its batch to the root (BIGQUERY_WITH_API_FALLBACK); the
+        # BigQuery batch does not climb; the scheduled API DAG does the rest.
+        fallback = second["claimed"] | chains.ancestors(second["claimed"], stop=first["claimed"])
         expected_source = {a: "API" for a in chains.accounts}
         expected_source.update({a: "BIGQUERY" for a in first["claimed"]})
-        expected_source.update({a: "BIGQUERY_WITH_API_FALLBACK" for a in second["claimed"]})
+        expected_source.update({a: "BIGQUERY_WITH_API_FALLBACK" for a in fallback})
         with SqliteLineageStore(stack["store_path"], migrate=False) as store:
             records = store.get_many("public", sorted(chains.accounts))
             for leaf in chains.leaves:
@@ -273,7 +286,9 @@ def test_end_to_end(stack, request):
             stats_now = store.stats("public", stuck_threshold=dt.timedelta(minutes=15))
         counts = {s: sum(1 for v in expected_source.values() if v == s)
                   for s in ("API", "BIGQUERY", "BIGQUERY_WITH_API_FALLBACK")}
-        assert counts == {"API": 7, "BIGQUERY": BQ_BATCH, "BIGQUERY_WITH_API_FALLBACK": BQ_BATCH}
+        assert counts == {"API": len(chains.accounts) - BQ_BATCH - len(fallback), "BIGQUERY": BQ_BATCH,
+                          "BIGQUERY_WITH_API_FALLBACK": len(fallback)}
+        assert len(fallback) > BQ_BATCH and ROOT in fallback  # the fallback really climbed
         assert api_completed == counts["API"], f"API DAG runs completed {api_completed}, store says {counts}"
 
         # -- 6. the plugin's pipeline-stats, same token ---------------------------------------------------

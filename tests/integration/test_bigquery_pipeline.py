@@ -223,11 +223,14 @@ def test_accounts_missing_from_hubble_go_to_the_fallback_only(world, bigquery_em
     guard, summary, fallback = run_guarded(store, settings, claimed, stack)
 
     assert summary["handed"] == [late] and summary["complete"] == 1
-    assert fallback["complete"] == 1
-    records = store.get_many("public", batch)
+    # the fallback finishes 'late' and climbs its chain (funder, root) through the same claim path
+    assert fallback["complete"] == 3 and fallback["climbed"] == 2
+    records = store.get_many("public", [*batch, A["funder"], A["root"]])
     assert records[A["alice"]].pipeline_source == "BIGQUERY"
     assert records[late].pipeline_source == "BIGQUERY_WITH_API_FALLBACK"
     assert records[late].stellar_creator_account == A["funder"]
+    assert records[A["funder"]].pipeline_source == "BIGQUERY_WITH_API_FALLBACK"
+    assert records[A["root"]].status == "COMPLETE" and records[A["root"]].stellar_creator_account is None
 
 
 def test_partition_filter_lowers_the_estimate(world, bigquery_emulator):

@@ -161,13 +161,15 @@ def _write_results(store: LineageStore, settings: Settings, network: str, owner:
 
 def fallback_batch(store: LineageStore, settings: Settings, claim: dict[str, Any], *,
                    deadline: float | None = None, client_factory: Any = None) -> dict[str, Any]:
-    """Everything the run's owner still holds goes through the API path (and only that)."""
+    """Everything the run's owner still holds goes through the API path, which also climbs each
+    chain through the same claim path (creators it finishes are API data for a BigQuery claim, so
+    they are BIGQUERY_WITH_API_FALLBACK too)."""
     from include.stellar_lineage.api_pipeline import process_claimed
 
     records = claim.get("records") or []
     summary = process_claimed(store, records, settings=settings,
                               source=PipelineSource.BIGQUERY_WITH_API_FALLBACK.value, owner=claim["owner"],
                               pipeline=claim.get("pipeline") or "BIGQUERY", deadline=deadline,
-                              client_factory=client_factory, climb=False)
+                              client_factory=client_factory, climb=True)
     summary.pop("completed", None)
     return summary
