@@ -166,19 +166,6 @@ class _Run:
                 self.counts[key] += 1
 
 
-def _still_held(store: LineageStore, claimed: Sequence[dict[str, str]], owner: str) -> list[tuple[str, str]]:
-    """The claimed records this owner still holds: a retried task skips what its first try finished."""
-    by_network: dict[str, list[str]] = collections.defaultdict(list)
-    for item in claimed:
-        by_network[item["network"]].append(item["account"])
-    held = set()
-    for network, accounts in by_network.items():
-        for account, record in store.get_many(network, accounts).items():
-            if record.status == Status.PROCESSING.value and record.claim_owner == owner:
-                held.add((network, account))
-    return [(i["network"], i["account"]) for i in claimed if (i["network"], i["account"]) in held]
-
-
 def process_claimed(store: LineageStore, claimed: Sequence[dict[str, str]], *, settings: Settings,
                     source: str, owner: str, pipeline: str | None = None, deadline: float | None = None,
                     client_factory: ClientFactory | None = None, climb: bool = True,
@@ -189,7 +176,8 @@ def process_claimed(store: LineageStore, claimed: Sequence[dict[str, str]], *, s
     """
     run = _Run(store, settings, source, owner, pipeline or source, deadline,
                client_factory or default_client_factory(settings), climb)
-    for key in _still_held(store, claimed, owner):
+    held = store.held_by(claimed, owner)
+    for key in ((n, a) for n, accounts in held.items() for a in accounts):
         if key not in run.seen:
             run.seen.add(key)
             run.pending.append(key)

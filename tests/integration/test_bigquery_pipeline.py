@@ -18,7 +18,6 @@ from include.stellar_lineage.hubble import cost
 from include.stellar_lineage.hubble.pipeline import (
     estimate_batch,
     fallback_batch,
-    held_by,
     run_batch,
 )
 from include.stellar_lineage.hubble.query import HubbleClient
@@ -112,7 +111,7 @@ def run_guarded(store, settings, claimed, stack):
         summary = run_batch(store, settings, claimed, guard, hubble=hubble,
                             client_for=lambda network: stack.client(settings), run_id="r1", timeout_s=60)
     fallback = None
-    if held_by(store, claimed["records"], OWNER):
+    if store.held_by(claimed["records"], OWNER):
         fallback = fallback_batch(store, settings, claimed, client_factory=lambda network: stack.client(settings))
     return guard, summary, fallback
 

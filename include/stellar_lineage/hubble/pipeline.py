@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +21,7 @@ from include.stellar_lineage.config import Settings
 from include.stellar_lineage.hubble import cost
 from include.stellar_lineage.hubble.query import REFERENCED_TABLES, HubbleClient, HubbleUnavailable
 from include.stellar_lineage.hubble.results import lineage_result, parse_rows
-from include.stellar_lineage.records import PipelineSource, SpendEntry, Status
+from include.stellar_lineage.records import PipelineSource, SpendEntry
 from include.stellar_lineage.store.base import LineageStore
 
 log = logging.getLogger(__name__)
@@ -64,28 +63,13 @@ def estimate_batch(store: LineageStore, settings: Settings, accounts: Sequence[s
     return out
 
 
-def held_by(store: LineageStore, records: Sequence[dict[str, str]], owner: str) -> dict[str, list[str]]:
-    """Claimed records this owner still holds, by network (a retried task skips finished ones)."""
-    wanted: dict[str, list[str]] = defaultdict(list)
-    for item in records:
-        wanted[item["network"]].append(item["account"])
-    held: dict[str, list[str]] = {}
-    for network, accounts in wanted.items():
-        found = store.get_many(network, accounts)
-        mine = [a for a in accounts if (r := found.get(a)) is not None
-                and r.status == Status.PROCESSING.value and r.claim_owner == owner]
-        if mine:
-            held[network] = mine
-    return held
-
-
 def run_batch(store: LineageStore, settings: Settings, claim: dict[str, Any], guard: dict[str, Any], *,
               hubble: HubbleClient, client_for: Callable[[str], Any], run_id: str = "",
               timeout_s: float = 600.0, deadline: float | None = None, recheck_budget: bool = False
               ) -> dict[str, Any]:
     """Run the approved job for the claimed batch and write what Hubble answered."""
     owner = claim["owner"]
-    held = held_by(store, claim.get("records") or [], owner)
+    held = store.held_by(claim.get("records") or [], owner)
     summary: dict[str, Any] = {"complete": 0, "invalid": 0, "retry_later": 0, "released": 0, "handed": [],
                                "reason": None}
     for network, accounts in held.items():

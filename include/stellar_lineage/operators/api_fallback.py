@@ -30,14 +30,14 @@ class ApiFallbackOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from include.stellar_lineage.hubble.pipeline import fallback_batch, held_by
+        from include.stellar_lineage.hubble.pipeline import fallback_batch
 
         claim = context["ti"].xcom_pull(task_ids=self.claim_task_id) or {}
         if not claim.get("records"):
             raise AirflowSkipException("Nothing was claimed in this run")
         deadline = time.monotonic() + float(self.deadline_seconds)
         with task_store() as (settings, store):
-            held = held_by(store, claim["records"], claim["owner"])
+            held = store.held_by(claim["records"], claim["owner"])
             if not held:
                 raise AirflowSkipException("The BigQuery path finished every claimed record")
             self.log.info("API fallback for %d records", sum(len(v) for v in held.values()))

@@ -196,6 +196,21 @@ class LineageStore(abc.ABC):
         self.close()
 
     # --- derived ------------------------------------------------------------------------------
+    def held_by(self, claimed: Sequence[dict[str, str]], owner: str) -> dict[str, list[str]]:
+        """Of the claimed ``[{"network", "account"}]``, those ``owner`` still holds (PROCESSING under
+        its claim), by network in input order: a retried task skips what its first try finished."""
+        wanted: dict[str, list[str]] = {}
+        for item in claimed:
+            wanted.setdefault(item["network"], []).append(item["account"])
+        held: dict[str, list[str]] = {}
+        for network, accounts in wanted.items():
+            found = self.get_many(network, accounts)
+            mine = [a for a in accounts if (r := found.get(a)) is not None
+                    and r.status == Status.PROCESSING.value and r.claim_owner == owner]
+            if mine:
+                held[network] = mine
+        return held
+
     def lineage(self, network: str, account: str, *, max_depth: int = 256) -> dict[str, Any] | None:
         """The record, its chain of creators up to the root (or the first unknown ancestor) and
         its children. A cycle in bad data ends the walk instead of looping."""
