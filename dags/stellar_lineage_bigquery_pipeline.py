@@ -68,9 +68,9 @@ def stellar_lineage_bigquery_pipeline():
     def check_settings(params: dict | None = None) -> str:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from include.stellar_lineage.config import load_settings
+        from include.stellar_lineage.runtime import task_settings
 
-        settings = load_settings()  # a bad Variable fails here, before any record is touched
+        settings = task_settings()  # a bad Variable fails here at once, before any record is touched
         if not settings.bigquery_enabled:
             raise AirflowSkipException("stellar_lineage_bigquery_enabled is false: skipping this run")
         return "cost_guard" if params["dry_run_only"] else "claim_batch"

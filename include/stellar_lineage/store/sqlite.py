@@ -33,6 +33,12 @@ from include.stellar_lineage.store.base import LineageStore, SchemaError, wants_
 from include.stellar_lineage.store.sqlite_reads import _FIELDS, SqliteReads, _row_to_record, ts
 
 MIGRATIONS_DIR = Path(__file__).with_name("sqlite_migrations")
+# The one way a record comes into being (enqueue, or a creator found by complete): PENDING, unless
+# the row exists already.
+_INSERT_PENDING = (
+    "INSERT INTO lineage (network_name, stellar_account, status, priority, created_at, updated_at)"
+    " VALUES (?, ?, 'PENDING', ?, ?, ?) ON CONFLICT DO NOTHING"
+)
 REQUIRED_TABLES = ("lineage", "status_counts", "completions_by_minute", "spend_ledger", "spend_totals")
 
 
@@ -116,8 +122,7 @@ class SqliteLineageStore(SqliteReads, LineageStore):
         with self._write() as conn:
             for account in dict.fromkeys(accounts):
                 cur = conn.execute(
-                    "INSERT INTO lineage (network_name, stellar_account, status, priority, created_at,"
-                    " updated_at) VALUES (?, ?, 'PENDING', ?, ?, ?) ON CONFLICT DO NOTHING",
+                    _INSERT_PENDING,
                     (network, account, int(priority), now, now),
                 )
                 if cur.rowcount:
@@ -194,8 +199,7 @@ class SqliteLineageStore(SqliteReads, LineageStore):
                 return False
             if result.creator and result.creator != account:
                 conn.execute(
-                    "INSERT INTO lineage (network_name, stellar_account, status, priority, created_at,"
-                    " updated_at) VALUES (?, ?, 'PENDING', ?, ?, ?) ON CONFLICT DO NOTHING",
+                    _INSERT_PENDING,
                     (network, result.creator, int(creator_priority(row[0])), when, when),
                 )
         return True
