@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cassandra.cluster import Cluster
 
 from include.stellar_lineage.records import LineageResult, utcnow
-from include.stellar_lineage.store import cassandra_schema
+from include.stellar_lineage.store.cassandra import schema as cassandra_schema
 from include.stellar_lineage.store.cassandra import CassandraLineageStore
 from tests.support.cassandra_counting import CountingSession
 

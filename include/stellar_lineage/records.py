@@ -135,3 +135,27 @@ class SpendEntry:
     run_id: str = ""
     detail: str = ""
     at: dt.datetime = dataclasses.field(default_factory=utcnow)
+
+
+# Horizon account fields kept in ``stellar_account_attributes_json`` (both pipelines shape records alike).
+ATTRIBUTE_KEYS = ("flags", "thresholds", "signers", "sequence", "subentry_count", "num_sponsoring",
+                  "num_sponsored", "last_modified_ledger", "last_modified_time")
+
+
+def native_balance(state: dict[str, Any]) -> str:
+    """The exact 7-decimal XLM balance string of a Horizon account (never via float)."""
+    for entry in state.get("balances") or []:
+        if isinstance(entry, dict) and entry.get("asset_type") == "native":
+            balance = entry.get("balance")
+            if isinstance(balance, str):
+                return balance
+    raise ValueError("no native balance entry")
+
+
+def account_attributes(state: dict[str, Any]) -> dict[str, Any]:
+    """The attributes JSON of a Horizon account state."""
+    attrs = {key: state.get(key) for key in ATTRIBUTE_KEYS}
+    if state.get("sponsor"):
+        attrs["sponsor"] = state["sponsor"]
+    attrs["data_keys"] = sorted((state.get("data") or {}).keys())
+    return attrs

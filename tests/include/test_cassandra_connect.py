@@ -9,8 +9,8 @@ import pytest
 from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 
-from include.stellar_lineage.store import cassandra_connect
-from include.stellar_lineage.store.cassandra_connect import (
+from include.stellar_lineage.store.cassandra import connect as cassandra_connect
+from include.stellar_lineage.store.cassandra.connect import (
     CassandraConfigError,
     build_cluster,
     describe,

@@ -24,7 +24,7 @@ from cassandra.cluster import Cluster
 from cassandra.policies import ConstantReconnectionPolicy
 
 from include.stellar_lineage.records import LineageResult, utcnow
-from include.stellar_lineage.store import cassandra_schema
+from include.stellar_lineage.store.cassandra import schema as cassandra_schema
 from include.stellar_lineage.store.base import SchemaError
 from include.stellar_lineage.store.cassandra import CassandraLineageStore
 from tests.include.store_contract import StoreContract
@@ -127,7 +127,7 @@ def test_seed_table_migrates_and_schema_check_names_what_is_missing(node):
 
 
 def test_copy_from_the_seeds_uuid_keyed_table(store, node):
-    from include.stellar_lineage.store.cassandra_seed_copy import copy_seed_table
+    from include.stellar_lineage.store.cassandra.admin.seed_copy import copy_seed_table
 
     session, keyspace = node
     seed = f"lineage_seedsrc_{uuid.uuid4().hex[:8]}"
@@ -186,7 +186,7 @@ def test_schema_check_on_missing_keyspace(node):
 
 
 def test_no_statement_filters_or_scans():
-    from include.stellar_lineage.store.cassandra_queue import load_statements
+    from include.stellar_lineage.store.cassandra.queue import load_statements
 
     for name, text in load_statements("ks").items():
         assert "ALLOW FILTERING" not in text.upper(), name
@@ -215,7 +215,7 @@ def test_stats_cost_does_not_grow_with_the_table(store, node):
 
 
 def test_recount_repairs_counter_drift(store):
-    from include.stellar_lineage.store.cassandra_backfill import backfill
+    from include.stellar_lineage.store.cassandra.admin.backfill import backfill
 
     store.enqueue("public", ["GA1", "GA2", "GA3"])
     store.claim_batch(1, pipeline="API", owner="w")
@@ -424,7 +424,7 @@ def test_migrate_cli_creates_migrates_and_checks(node):
     env = {**os.environ, "PYTHONPATH": str(REPO),
            "AIRFLOW_CONN_LINEAGE_CLI": json.dumps({"conn_type": "cassandra", "host": ",".join(contact),
                                                    "port": port, "schema": keyspace})}
-    cmd = [sys.executable, "-m", "include.stellar_lineage.store.cassandra_migrate", "--conn-id", "lineage_cli"]
+    cmd = [sys.executable, "-m", "include.stellar_lineage.store.cassandra.admin", "--conn-id", "lineage_cli"]
     try:
         check = subprocess.run([*cmd, "--check"], check=False, env=env, capture_output=True, text=True, timeout=300)
         assert check.returncode == 1 and f"keyspace '{keyspace}' does not exist" in check.stderr

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from include.stellar_lineage.config import ConfigError, parse_settings
 from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from include.stellar_lineage.ui.app import create_app
-from include.stellar_lineage.ui.runtime import CachedSettings, StoreProvider, read_ui_settings
+from include.stellar_lineage.ui.providers import CachedSettings, StoreProvider, read_ui_settings
 from tests.plugins.seed_lineage import (
     CHILDREN, EXPECTED_PUBLIC, K1, K2, K3, P1, ROOT, S1, T1, T2, UNKNOWN, seed,
 )

@@ -26,14 +26,12 @@ from typing import Any
 from include.stellar_lineage.clients.horizon import MAX_PAGE, HorizonClient
 from include.stellar_lineage.clients.http import ApiRequestError, MalformedResponse, TransientApiError
 from include.stellar_lineage.clients.stellar_expert import StellarExpertClient
-from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult
+from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult, account_attributes, native_balance
 
 log = logging.getLogger(__name__)
 
 # A Horizon whose elder ledger is at or below this has full history (pubnet's first tx is in ledger 3).
 FULL_HISTORY_ELDER = 2
-ATTRIBUTE_KEYS = ("flags", "thresholds", "signers", "sequence", "subentry_count", "num_sponsoring",
-                  "num_sponsored", "last_modified_ledger", "last_modified_time")
 
 
 def parse_time(value: Any, what: str) -> dt.datetime:
@@ -76,7 +74,7 @@ class StellarApiClient:
             creator=creator,
             created_at=created_at,
             home_domain=state.get("home_domain") or None,
-            xlm_balance=native_balance(account, state),
+            xlm_balance=_native_balance(account, state),
             attributes=account_attributes(state),
             assets=[dict(b) for b in state["balances"] if b.get("asset_type") != "native"],
             children=self._children(account, scan),
@@ -159,18 +157,8 @@ class StellarApiClient:
         return self.horizon.history_elder_ledger() <= FULL_HISTORY_ELDER
 
 
-def native_balance(account: str, state: dict[str, Any]) -> str:
-    for entry in state["balances"]:
-        if isinstance(entry, dict) and entry.get("asset_type") == "native":
-            balance = entry.get("balance")
-            if isinstance(balance, str):
-                return balance  # exact 7-decimal string; never via float
-    raise MalformedResponse(f"horizon GET /accounts/{account}: no native balance entry")
-
-
-def account_attributes(state: dict[str, Any]) -> dict[str, Any]:
-    attrs = {key: state.get(key) for key in ATTRIBUTE_KEYS}
-    if state.get("sponsor"):
-        attrs["sponsor"] = state["sponsor"]
-    attrs["data_keys"] = sorted((state.get("data") or {}).keys())
-    return attrs
+def _native_balance(account: str, state: dict[str, Any]) -> str:
+    try:
+        return native_balance(state)
+    except ValueError as exc:
+        raise MalformedResponse(f"horizon GET /accounts/{account}: {exc}") from None

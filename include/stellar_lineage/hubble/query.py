@@ -23,7 +23,7 @@ from include.stellar_lineage.config import Settings
 
 log = logging.getLogger(__name__)
 
-SQL_PATH = Path(__file__).resolve().parents[1] / "sql" / "hubble_lineage.sql"
+SQL_PATH = Path(__file__).with_name("sql") / "hubble_lineage.sql"
 REFERENCED_TABLES = 2  # enriched_history_operations + history_ledgers (minimum billing per table)
 # Lower bound of @since: pubnet's first ledger closed 2015-09-30; nothing is older, so the whole
 # useful history is kept while the filter still lets BigQuery prune when a later bound is known.

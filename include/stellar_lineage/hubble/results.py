@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult
+from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult, account_attributes, native_balance
 
 
 @dataclasses.dataclass
@@ -83,8 +83,6 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *,
 
 def lineage_result(item: HubbleLineage, state: dict[str, Any], tags: list[str]) -> LineageResult:
     """Combine Hubble's lineage with Horizon's current state (see module doc)."""
-    from include.stellar_lineage.clients.lineage_fetch import account_attributes, native_balance
-
     attributes = account_attributes(state)
     attributes["creation"] = {"ledger": item.creation_ledger, "starting_balance": item.starting_balance,
                               "transaction_hash": None}  # not selected: see hubble_lineage.sql header
@@ -92,7 +90,7 @@ def lineage_result(item: HubbleLineage, state: dict[str, Any], tags: list[str]) 
         creator=item.creator,
         created_at=item.created_at,
         home_domain=state.get("home_domain") or None,
-        xlm_balance=native_balance(item.account, state),
+        xlm_balance=native_balance(state),
         attributes=attributes,
         assets=[dict(b) for b in state["balances"] if b.get("asset_type") != "native"],
         children={"count": item.child_total, "children": item.children,

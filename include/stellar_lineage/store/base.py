@@ -244,15 +244,3 @@ def wants_claim(limit: int, network: str | None, accounts: Sequence[str] | None)
     if accounts is not None and network is None:
         raise ValueError("claiming named accounts needs their network")
     return limit > 0 and (accounts is None or len(accounts) > 0)
-
-
-def is_terminal(status: str) -> bool:
-    return status in (Status.COMPLETE.value, Status.FAILED.value, Status.INVALID.value)
-
-
-def record_to_dict(record: LineageRecord) -> dict[str, Any]:
-    """JSON-friendly dict of a record (times as ISO 8601 with zone)."""
-    out: dict[str, Any] = {}
-    for name, value in record.__dict__.items():
-        out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
-    return out

@@ -30,7 +30,7 @@ from include.stellar_lineage import stats
 from include.stellar_lineage.config import ConfigError, Settings
 from include.stellar_lineage.records import NETWORKS
 from include.stellar_lineage.store.base import LineageStore
-from include.stellar_lineage.ui.runtime import CachedSettings, StoreProvider, StoreUnavailable
+from include.stellar_lineage.ui.providers import CachedSettings, StoreProvider, StoreUnavailable
 from include.stellar_lineage.validation import InvalidAddress, redact, validate_account
 
 DAG_IDS = ("stellar_lineage_api_pipeline", "stellar_lineage_bigquery_pipeline", "stellar_lineage_enqueue")

@@ -20,7 +20,7 @@ from collections import Counter
 from typing import Any
 
 from include.stellar_lineage.records import Status
-from include.stellar_lineage.store import cassandra_queue as q
+from include.stellar_lineage.store.cassandra import queue as q
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -40,29 +40,29 @@ def backfill(store: Any, *, log: Any = None) -> dict[str, int]:
         if status == Status.PENDING.value and row.queue_token is None:
             created = q.aware(row.created_at) or now
             hint = q.hint_for_row(row, network, q.new_token(), created)
-            store._x("pending_put", hint.key())
-            if store._x("adopt_pending", (hint.queue_token, hint.priority, created, network, account)
+            store.execute("pending_put", hint.key())
+            if store.execute("adopt_pending", (hint.queue_token, hint.priority, created, network, account)
                         ).was_applied:
                 adopted += 1
             else:
-                store._x("pending_del", hint.key())
+                store.execute("pending_del", hint.key())
         elif status == Status.PROCESSING.value and row.claim_token is None:
             started = q.aware(row.processing_started_at) or EPOCH
             token = q.new_token()
             entry = (network, q.bucket(account), started, account, token)
-            store._x("processing_put", entry)
-            if store._x("adopt_processing", (token, started, network, account)).was_applied:
+            store.execute("processing_put", entry)
+            if store.execute("adopt_processing", (token, started, network, account)).was_applied:
                 adopted += 1
             else:
-                store._x("processing_del", entry)
+                store.execute("processing_del", entry)
     for network in networks:
-        store._x("network_put", (network,))
-        current = {(r.status, r.pipeline_source): r.n for r in store._x("counts", (network,))}
+        store.execute("network_put", (network,))
+        current = {(r.status, r.pipeline_source): r.n for r in store.execute("counts", (network,))}
         keys = {k[1:] for k in counts if k[0] == network} | set(current)
         for status, source in keys:
             delta = counts.get((network, status, source), 0) - current.get((status, source), 0)
             if delta:
-                store._x("count_add", (delta, network, status, source))
+                store.execute("count_add", (delta, network, status, source))
     if log:
         log.info("backfill: %d rows scanned, %d adopted into the queue indexes",
                  sum(counts.values()), adopted)

@@ -26,7 +26,7 @@ from include.stellar_lineage.records import (
     Status,
     utcnow,
 )
-from include.stellar_lineage.store import cassandra_queue as q
+from include.stellar_lineage.store.cassandra import queue as q
 from include.stellar_lineage.store.base import STATS_SOURCES
 
 P, PR = Status.PENDING.value, Status.PROCESSING.value
@@ -57,7 +57,7 @@ class StatsMixin:
                 if row is not None and row.status == PR and row.claim_token == e.claim_token:
                     live.append((e, row))
                 elif q.is_old(e.claim_token):
-                    self._x("processing_del", (network, b, e.processing_started_at,
+                    self.execute("processing_del", (network, b, e.processing_started_at,
                                                e.stellar_account, e.claim_token))
         return live
 
@@ -74,17 +74,17 @@ class StatsMixin:
             hint = None
             if token is not None:  # hint first, as for every transition into PENDING
                 hint = q.hint_for_row(row, network, token)
-                self._x("pending_put", hint.key())
+                self.execute("pending_put", hint.key())
             started = q.aware(row.processing_started_at)
             error = (f"stuck in PROCESSING since {started.isoformat() if started else '?'}"
                      f" (claimed by {row.claim_pipeline or '?'})")
-            rs = self._x("recover", (status, retries, error, token, now, network, account,
+            rs = self.execute("recover", (status, retries, error, token, now, network, account,
                                      entry.claim_token))
             if not rs.was_applied:  # finished or re-claimed meanwhile: not stuck after all
                 if hint is not None:
-                    self._x("pending_del", hint.key())
+                    self.execute("pending_del", hint.key())
                 continue
-            self._x("processing_del", (network, q.bucket(account), entry.processing_started_at, account,
+            self.execute("processing_del", (network, q.bucket(account), entry.processing_started_at, account,
                                        entry.claim_token))
             self._count(network, PR, -1)
             self._count(network, status, 1)
@@ -94,7 +94,7 @@ class StatsMixin:
     def queue_depth(self, network: str | None = None) -> int:
         total = 0
         for n in [network] if network else self.networks():
-            total += sum(r.n for r in self._x("counts", (n,)) if r.status == P)
+            total += sum(r.n for r in self.execute("counts", (n,)) if r.status == P)
         return total
 
     def stats(self, network: str, *, stuck_threshold: dt.timedelta,
@@ -102,7 +102,7 @@ class StatsMixin:
         now = q.ms(now or utcnow())
         by_status = {s.value: 0 for s in Status}
         complete_by_source = dict.fromkeys(STATS_SOURCES, 0)
-        for r in self._x("counts", (network,)):
+        for r in self.execute("counts", (network,)):
             by_status[r.status] = by_status.get(r.status, 0) + r.n
             if r.status == Status.COMPLETE.value and r.pipeline_source in complete_by_source:
                 complete_by_source[r.pipeline_source] += r.n
@@ -160,7 +160,7 @@ class StatsMixin:
         at = q.ms(entry.at)
         usd_micros = round(float(entry.usd) * 1_000_000)
         refused = entry.decision.startswith("refused")
-        self._x("spend_put", (at.date(), at, uuid.uuid1(), entry.kind, entry.network, int(entry.bytes),
+        self.execute("spend_put", (at.date(), at, uuid.uuid1(), entry.kind, entry.network, int(entry.bytes),
                               decimal.Decimal(str(entry.usd)), int(entry.accounts), entry.decision,
                               entry.run_id, entry.detail[:2000]))
         if entry.kind == "dry_run":
@@ -168,11 +168,11 @@ class StatsMixin:
         else:
             deltas = (usd_micros, int(entry.bytes), 1, 0, 0, 0, int(entry.accounts))
         for scope in ("all", f"day:{at.date().isoformat()}"):
-            self._x("spend_add", (*deltas, scope))
+            self.execute("spend_add", (*deltas, scope))
 
     def spend_summary(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
         today = f"day:{(now or utcnow()).astimezone(dt.UTC).date().isoformat()}"
-        rows = {r.scope: r for r in self._x("spend_totals", (["all", today],))}
+        rows = {r.scope: r for r in self.execute("spend_totals", (["all", today],))}
         total, day = rows.get("all"), rows.get(today)
 
         def v(row: Any, name: str) -> int:

@@ -1,15 +1,15 @@
 """Apply or check the Cassandra store's schema from the command line.
 
-    python -m include.stellar_lineage.store.cassandra_migrate --conn-id cassandra_lineage
-    python -m include.stellar_lineage.store.cassandra_migrate --check
-    python -m include.stellar_lineage.store.cassandra_migrate --create-keyspace --replication 1
-    python -m include.stellar_lineage.store.cassandra_migrate --recount    # repair counter drift
-    python -m include.stellar_lineage.store.cassandra_migrate \
+    python -m include.stellar_lineage.store.cassandra.admin --conn-id cassandra_lineage
+    python -m include.stellar_lineage.store.cassandra.admin --check
+    python -m include.stellar_lineage.store.cassandra.admin --create-keyspace --replication 1
+    python -m include.stellar_lineage.store.cassandra.admin --recount    # repair counter drift
+    python -m include.stellar_lineage.store.cassandra.admin \
         --copy-seed-table stellarmapweb.stellar_creator_account_lineage
 
 The connection is an Airflow Connection (metadata DB, secrets backend or ``AIRFLOW_CONN_<ID>``
 environment variable); the keyspace is its ``schema`` field. Migrating a seed deployment runs a
-one-off backfill of the existing rows (see ``cassandra_backfill``): stop the workers first.
+one-off backfill of the existing rows (see ``backfill.py``): stop the workers first.
 Exit status: 0 done/up to date, 1 schema missing (``--check``) or error; no secret is ever printed.
 """
 
@@ -20,7 +20,7 @@ import logging
 import sys
 
 from include.stellar_lineage.store.base import SchemaError
-from include.stellar_lineage.store.cassandra_connect import (
+from include.stellar_lineage.store.cassandra.connect import (
     DEFAULT_CONN_ID,
     CassandraConfigError,
     build_cluster,
@@ -44,8 +44,6 @@ def replication(spec: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Migrate or check the Cassandra lineage store schema.")
-    parser.add_argument("--backend", default="cassandra", choices=["cassandra"],
-                        help="kept for symmetry with other backends' commands")
     parser.add_argument("--conn-id", default=DEFAULT_CONN_ID, help="Airflow connection id")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 naming what is missing")
     parser.add_argument("--copy-seed-table", metavar="KEYSPACE.TABLE",
@@ -79,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         store.check_schema()
         print(f"keyspace {keyspace}: schema OK")
         if args.copy_seed_table:
-            from include.stellar_lineage.store.cassandra_seed_copy import (
+            from include.stellar_lineage.store.cassandra.admin.seed_copy import (
                 copy_seed_table,
             )
 
@@ -87,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"keyspace {keyspace}: copied {done['inserted']} of {done['accounts']} accounts "
                   f"({done['scanned']} seed rows) from {args.copy_seed_table}")
         if args.recount:
-            from include.stellar_lineage.store.cassandra_backfill import backfill
+            from include.stellar_lineage.store.cassandra.admin.backfill import backfill
 
             done = backfill(store, log=log)
             print(f"keyspace {keyspace}: recounted {done['rows']} rows, re-indexed {done['adopted']}")

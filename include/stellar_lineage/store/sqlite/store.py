@@ -4,7 +4,7 @@
   ``BEGIN IMMEDIATE`` write transaction, so concurrent processes never receive the same record.
 * Stats read trigger-maintained aggregate tables (``status_counts``, ``completions_by_minute``,
   ``spend_totals``); pending/stuck lookups walk indexes. Nothing scans the whole table.
-* Schema changes are numbered ``.sql`` files in ``sqlite_migrations/``; ``check_schema`` names
+* Schema changes are numbered ``.sql`` files in ``migrations/``; ``check_schema`` names
   whatever is missing.
 """
 
@@ -30,9 +30,9 @@ from include.stellar_lineage.records import (
     utcnow,
 )
 from include.stellar_lineage.store.base import LineageStore, SchemaError, wants_claim
-from include.stellar_lineage.store.sqlite_reads import _FIELDS, SqliteReads, _row_to_record, ts
+from include.stellar_lineage.store.sqlite.reads import _FIELDS, SqliteReads, _row_to_record, ts
 
-MIGRATIONS_DIR = Path(__file__).with_name("sqlite_migrations")
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The one way a record comes into being (enqueue, or a creator found by complete): PENDING, unless
 # the row exists already.
 _INSERT_PENDING = (

@@ -1,4 +1,4 @@
-"""Versioned CQL migrations (``store/cql/NNN_name.cql``) and the start-up schema check.
+"""Versioned CQL migrations (``store/cassandra/cql/NNN_name.cql``) and the start-up schema check.
 
 * ``migrate`` applies every file not yet recorded in ``{ks}.schema_migrations`` in order. Each
   ``ALTER TABLE … ADD col`` is skipped when the column already exists, because seed deployments added
@@ -105,7 +105,7 @@ def check_schema(session: Any, keyspace: str) -> None:
     if missing:
         raise SchemaError(
             f"Cassandra keyspace {keyspace!r} is missing: {', '.join(missing)}. Run "
-            "`python -m include.stellar_lineage.store.cassandra_migrate --conn-id <id>` to migrate."
+            "`python -m include.stellar_lineage.store.cassandra.admin --conn-id <id>` to migrate."
         )
 def applied_migrations(session: Any, keyspace: str) -> set[str]:
     have = _existing(session, keyspace)

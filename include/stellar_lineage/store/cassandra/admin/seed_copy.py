@@ -21,8 +21,8 @@ import struct
 from typing import Any
 
 from include.stellar_lineage.records import Status
-from include.stellar_lineage.store import cassandra_backfill
-from include.stellar_lineage.store import cassandra_queue as q
+from include.stellar_lineage.store.cassandra.admin import backfill as cassandra_backfill
+from include.stellar_lineage.store.cassandra import queue as q
 
 _TABLE_RE = re.compile(r"^[A-Za-z]\w{0,47}\.[A-Za-z]\w{0,47}$")
 # columns copied when the seed table has them (names are identical in both schemas)

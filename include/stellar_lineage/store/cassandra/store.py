@@ -1,6 +1,6 @@
 """Cassandra lineage store (self-hosted Cassandra 4/5 or DataStax Astra DB).
 
-Data model (keyspace = the Airflow connection's ``schema``; migrations in ``store/cql/``):
+Data model (keyspace = the Airflow connection's ``schema``; migrations in ``store/cassandra/cql/``):
 
 * ``stellar_creator_account_lineage`` - the record, ``PRIMARY KEY ((network_name, stellar_account))``,
   so duplicates are impossible. Every status change is a lightweight transaction (LWT) on this row:
@@ -12,7 +12,7 @@ Data model (keyspace = the Airflow connection's ``schema``; migrations in ``stor
   ``lineage_processing_index`` ``((network, bucket), processing_started_at, account, claim_token)`` -
   hints that make "next PENDING in priority/age order" and "PROCESSING since before X" reads of a few
   small partitions (8 buckets per network) instead of ``ALLOW FILTERING`` over the table. Rules that
-  keep them safe are in ``cassandra_queue``; entries of a finished episode are deleted by key.
+  keep them safe are in ``queue.py``; entries of a finished episode are deleted by key.
 * ``lineage_status_counts`` (counters per network/status/source), ``lineage_completions`` (counter per
   network, UTC hour partition, minute, source) and ``bigquery_spend_totals`` make ``stats`` and
   ``spend_summary`` a handful of single-partition reads, flat in table size. Counters are updated
@@ -48,17 +48,18 @@ from include.stellar_lineage.records import (
     Status,
     utcnow,
 )
-from include.stellar_lineage.store import cassandra_backfill, cassandra_schema
-from include.stellar_lineage.store import cassandra_queue as q
+from include.stellar_lineage.store.cassandra import schema as cassandra_schema
+from include.stellar_lineage.store.cassandra.admin import backfill as cassandra_backfill
+from include.stellar_lineage.store.cassandra import queue as q
 from include.stellar_lineage.store.base import LineageStore, wants_claim
-from include.stellar_lineage.store.cassandra_connect import (
+from include.stellar_lineage.store.cassandra.connect import (
     DEFAULT_CONN_ID,
     Consistency,
     build_cluster,
     valid_keyspace,
 )
-from include.stellar_lineage.store.cassandra_stats import StatsMixin
-from include.stellar_lineage.store.cassandra_transitions import TransitionsMixin
+from include.stellar_lineage.store.cassandra.stats import StatsMixin
+from include.stellar_lineage.store.cassandra.transitions import TransitionsMixin
 
 log = logging.getLogger(__name__)
 P, PR = Status.PENDING.value, Status.PROCESSING.value
@@ -113,11 +114,12 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
             self._stmts = prepared
         return self._stmts
 
-    def _x(self, name: str, params: Sequence[Any]) -> Any:
+    def execute(self, name: str, params: Sequence[Any]) -> Any:
+        """Run one named prepared statement of ``cql/statements.cql`` (also used by the admin tools)."""
         return self.session.execute(self.stmts[name], params)
 
     def _count(self, network: str, status: str, delta: int, source: str = "") -> None:
-        self._x("count_add", (delta, network, status, source))
+        self.execute("count_add", (delta, network, status, source))
 
     def _serial_read(self, network: str, account: str) -> Any:
         bound = BoundStatement(self.stmts["get"], consistency_level=self.consistency.serial)
@@ -141,7 +143,7 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
     def enqueue(self, network: str, accounts: Iterable[str], *, priority: Priority = Priority.REQUESTED,
                 creator_of: str | None = None) -> EnqueueResult:
         unique = list(dict.fromkeys(accounts))
-        self._x("network_put", (network,))
+        self.execute("network_put", (network,))
         now = q.ms(utcnow())
         if len(unique) > 1:  # each account is a few dependent round trips: overlap them
             with ThreadPoolExecutor(max_workers=16) as pool:
@@ -167,11 +169,11 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
         """("added"|"reset"|"unchanged", status before a reset); the caller updates the counters."""
         # seq: position in the enqueue call, so accounts enqueued in one millisecond keep their order
         hint = q.PendingHint(int(priority), now, seq, account, q.new_token(), network)
-        self._x("pending_put", hint.key())  # hint first, see cassandra_queue
-        rs = self._x("insert_new", (network, account, int(priority), now, now, hint.queue_token, seq))
+        self.execute("pending_put", hint.key())  # hint first, see queue.py
+        rs = self.execute("insert_new", (network, account, int(priority), now, now, hint.queue_token, seq))
         if rs.was_applied:
             return "added", None
-        self._x("pending_del", hint.key())  # our own fresh key: nothing else can be using it
+        self.execute("pending_del", hint.key())  # our own fresh key: nothing else can be using it
         existing = rs.one()
         if not (allow_reset and priority <= Priority.REQUESTED
                 and existing.status in (Status.FAILED.value, Status.INVALID.value)):
@@ -179,10 +181,10 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
         new_priority = min(int(priority), existing.priority if existing.priority is not None else 99)
         hint = q.PendingHint(new_priority, q.aware(existing.created_at) or now, 0, account,
                              q.new_token(), network)
-        self._x("pending_put", hint.key())
-        rs = self._x("reset", (new_priority, hint.queue_token, now, network, account, existing.status))
+        self.execute("pending_put", hint.key())
+        rs = self.execute("reset", (new_priority, hint.queue_token, now, network, account, existing.status))
         if not rs.was_applied:
-            self._x("pending_del", hint.key())
+            self.execute("pending_del", hint.key())
             return "unchanged", None
         return "reset", existing.status
 
@@ -254,15 +256,15 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
         network, account = hint.network, hint.account
         token = q.new_token()
         entry = (network, q.bucket(account), now, account, token)
-        self._x("processing_put", entry)  # hint first: a claimed row is always findable by recovery
+        self.execute("processing_put", entry)  # hint first: a claimed row is always findable by recovery
         try:
-            rs = self._x("claim", (owner, pipeline, token, now, now, now, network, account,
+            rs = self.execute("claim", (owner, pipeline, token, now, now, now, network, account,
                                    hint.queue_token))
             applied, current = rs.was_applied, rs.one()
         except Unavailable:
             # refused by the coordinator before any Paxos round started: definitely not applied
             with contextlib.suppress(Exception):  # a leftover entry is dropped by recovery later
-                self._x("processing_del", entry)
+                self.execute("processing_del", entry)
             raise ClaimUnknown(f"cluster unavailable while claiming {network}/{account}") from None
         except Exception as exc:  # noqa: BLE001 - WriteTimeout(CAS), OperationTimedOut, connection lost: unknown
             log.warning("claim of %s/%s: outcome unknown (%s); reading back at SERIAL",
@@ -276,7 +278,7 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
             cleanup.append(self.session.execute_async(self.stmts["pending_del"], hint.key()))
             return True
         self.lost_claims += 1
-        self._x("processing_del", entry)
+        self.execute("processing_del", entry)
         self._drop_stale_hint(hint, current)
         return False
 
@@ -288,13 +290,13 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
         else:
             stale = q.is_old(hint.queue_token)  # maybe a transition still in flight: wait
         if stale:
-            self._x("pending_del", hint.key())
+            self.execute("pending_del", hint.key())
 
     # --- reads --------------------------------------------------------------------------------
     def _rows(self, network: str, accounts: Sequence[str]) -> dict[str, Any]:
         unique = list(dict.fromkeys(accounts))
         if len(unique) <= 1:
-            rows = [self._x("get", (network, a)).one() for a in unique]
+            rows = [self.execute("get", (network, a)).one() for a in unique]
         else:
             futures = [self.session.execute_async(self.stmts["get"], (network, a)) for a in unique]
             rows = [f.result().one() for f in futures]
@@ -308,7 +310,7 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
         return out
 
     def networks(self) -> list[str]:
-        return sorted(r.network_name for r in self._x("networks", ()))
+        return sorted(r.network_name for r in self.execute("networks", ()))
 
 
 __all__ = ["CassandraLineageStore", "ClaimUnknown"]

@@ -21,7 +21,7 @@ from include.stellar_lineage.records import (
     creator_priority,
     utcnow,
 )
-from include.stellar_lineage.store import cassandra_queue as q
+from include.stellar_lineage.store.cassandra import queue as q
 
 log = logging.getLogger("include.stellar_lineage.store.cassandra")
 P, PR = Status.PENDING.value, Status.PROCESSING.value
@@ -46,10 +46,10 @@ class TransitionsMixin:
         hint = None
         if to_pending:
             hint = q.hint_for_row(row, network, token)
-            self._x("pending_put", hint.key())
+            self.execute("pending_put", hint.key())
         params = (*make_params(row, token), network, account, owner, row.claim_token)
         try:
-            applied = self._x(name, params).was_applied
+            applied = self.execute(name, params).was_applied
         except Unavailable:
             raise  # refused before Paxos started: not applied, the caller may retry
         except Exception as exc:  # noqa: BLE001 - timeout / dropped connection: outcome unknown, settle it
@@ -62,10 +62,10 @@ class TransitionsMixin:
                        and after.status == target(row) and q.aware(after.updated_at) == when)
         if not applied:
             if hint:
-                self._x("pending_del", hint.key())
+                self.execute("pending_del", hint.key())
             return None
         if row.processing_started_at is not None:
-            self._x("processing_del", (network, q.bucket(account), row.processing_started_at, account,
+            self.execute("processing_del", (network, q.bucket(account), row.processing_started_at, account,
                                        row.claim_token))
         self._count(network, PR, -1)
         return row
@@ -83,7 +83,7 @@ class TransitionsMixin:
         row = done
         self._count(network, Status.COMPLETE.value, 1, source)
         hour = when.replace(minute=0, second=0, microsecond=0)
-        self._x("completion_add", (network, hour, when.replace(second=0, microsecond=0), source))
+        self.execute("completion_add", (network, hour, when.replace(second=0, microsecond=0), source))
         if result.creator and result.creator != account:
             prio = creator_priority(row.priority if row.priority is not None else 1)
             if self._enqueue_one(network, result.creator, prio, when, allow_reset=False)[0] == "added":
