@@ -52,13 +52,22 @@ def run_pipeline(client, accounts: list[str], settings, seconds: float, workdir:
     store = SqliteLineageStore(workdir / "bench-lineage.db")
     store.enqueue("public", accounts)
     claimed = store.claim_batch(len(accounts), pipeline="API", owner="bench")
-    summary = process_claimed(store, [{"network": r.network_name, "account": r.stellar_account} for r in claimed],
-                              settings=settings, source="API", owner="bench",
-                              deadline=time.monotonic() + seconds, client_factory=lambda network: client,
-                              climb=climb)
+    summary = process_claimed(
+        store,
+        [{"network": r.network_name, "account": r.stellar_account} for r in claimed],
+        settings=settings,
+        source="API",
+        owner="bench",
+        deadline=time.monotonic() + seconds,
+        client_factory=lambda network: client,
+        climb=climb,
+    )
     store.close()
-    return {"driver": "api_pipeline.process_claimed", "completed": summary["complete"],
-            "summary": {k: v for k, v in summary.items() if k != "completed"}}
+    return {
+        "driver": "api_pipeline.process_claimed",
+        "completed": summary["complete"],
+        "summary": {k: v for k, v in summary.items() if k != "completed"},
+    }
 
 
 def run_pool(client, accounts: list[str], seconds: float, workers: int = 4) -> dict:
@@ -84,15 +93,19 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--rpm", type=float, default=60, help="Horizon (and Stellar Expert) requests/minute")
     p.add_argument("--latency-ms", type=float, default=50)
     p.add_argument("--payments-each", type=int, default=20)
-    p.add_argument("--climb", action="store_true",
-                   help="also climb to creators (the bench funders have > 200 payments, so off by default)")
+    p.add_argument(
+        "--climb",
+        action="store_true",
+        help="also climb to creators (the bench funders have > 200 payments, so off by default)",
+    )
     p.add_argument("--driver", choices=("auto", "pipeline", "pool"), default="auto")
     args = p.parse_args(argv)
 
     n_accounts = int(args.rpm * args.seconds / 60) + 50  # more than the budget can finish
     ds, accounts = bench_dataset(n_accounts, args.payments_each)
-    settings = dataclasses.replace(defaults(), horizon_requests_per_minute=args.rpm,
-                                   stellar_expert_requests_per_minute=args.rpm)
+    settings = dataclasses.replace(
+        defaults(), horizon_requests_per_minute=args.rpm, stellar_expert_requests_per_minute=args.rpm
+    )
     workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
     limiter = HostRateLimiter({"horizon": args.rpm, "stellar_expert": args.rpm}, workdir / "ratelimit")
     with FakeHorizon(ds) as horizon, FakeStellarExpert({"public": ds}) as expert:
@@ -103,11 +116,15 @@ def main(argv: list[str] | None = None) -> dict:
         if args.driver == "auto":
             try:
                 import include.stellar_lineage.api_pipeline  # noqa: F401
+
                 use_pipeline = True
             except ImportError:
                 use_pipeline = False
-        out = (run_pipeline(client, accounts, settings, args.seconds, workdir, args.climb) if use_pipeline
-               else run_pool(client, accounts, args.seconds))
+        out = (
+            run_pipeline(client, accounts, settings, args.seconds, workdir, args.climb)
+            if use_pipeline
+            else run_pool(client, accounts, args.seconds)
+        )
         elapsed = time.monotonic() - started
         horizon_requests = horizon.count()
         account_log = horizon.request_log(r"^/accounts/G[A-Z0-9]{55}$")
@@ -125,14 +142,21 @@ def main(argv: list[str] | None = None) -> dict:
     per_account = horizon_requests / max(account_calls, 1)
     rate = out["completed"] / elapsed * 3600
     bound = args.rpm * 60 / per_account
-    result = {**out, "seconds": round(elapsed, 1), "horizon_rpm": args.rpm, "latency_ms": args.latency_ms,
-              "horizon_requests": horizon_requests, "max_horizon_requests_in_any_60s": busiest,
-              "expert_requests": expert.count(),
-              "horizon_requests_per_account": round(per_account, 3),
-              "accounts_per_hour": round(rate), "bound_accounts_per_hour": round(bound),
-              "fraction_of_bound": round(rate / bound, 3),
-              "steady_state_accounts_per_hour_after_60s": round(steady) if steady else None,
-              "steady_state_fraction_of_bound": round(steady / bound, 3) if steady else None}
+    result = {
+        **out,
+        "seconds": round(elapsed, 1),
+        "horizon_rpm": args.rpm,
+        "latency_ms": args.latency_ms,
+        "horizon_requests": horizon_requests,
+        "max_horizon_requests_in_any_60s": busiest,
+        "expert_requests": expert.count(),
+        "horizon_requests_per_account": round(per_account, 3),
+        "accounts_per_hour": round(rate),
+        "bound_accounts_per_hour": round(bound),
+        "fraction_of_bound": round(rate / bound, 3),
+        "steady_state_accounts_per_hour_after_60s": round(steady) if steady else None,
+        "steady_state_fraction_of_bound": round(steady / bound, 3) if steady else None,
+    }
     print(json.dumps(result, indent=2))
     return result
 

@@ -54,14 +54,26 @@ def model(price: float) -> dict:
     usd_query = cost.usd_for_bytes(per_query, price)
     rows = []
     for batch in BATCHES:
-        rows.append({"batch": batch, "bytes_per_account": per_query // batch,
-                     "usd_per_account": usd_query / batch,
-                     "seed_usd_per_account": SEED_USD, "seed_bytes_per_account": SEED_BYTES,
-                     "usd_ratio_vs_seed": SEED_USD / (usd_query / batch),
-                     "bytes_ratio_vs_seed": SEED_BYTES / (per_query / batch)})
-    return {"columns": columns, "bytes_per_query": per_query, "usd_per_query": usd_query, "rows": rows,
-            "within_seed_limits": cost.decide(sum(columns.values()), defaults(), spent_today_usd=0.0,
-                                              referenced_tables=2).decision}
+        rows.append(
+            {
+                "batch": batch,
+                "bytes_per_account": per_query // batch,
+                "usd_per_account": usd_query / batch,
+                "seed_usd_per_account": SEED_USD,
+                "seed_bytes_per_account": SEED_BYTES,
+                "usd_ratio_vs_seed": SEED_USD / (usd_query / batch),
+                "bytes_ratio_vs_seed": SEED_BYTES / (per_query / batch),
+            }
+        )
+    return {
+        "columns": columns,
+        "bytes_per_query": per_query,
+        "usd_per_query": usd_query,
+        "rows": rows,
+        "within_seed_limits": cost.decide(
+            sum(columns.values()), defaults(), spent_today_usd=0.0, referenced_tables=2
+        ).decision,
+    }
 
 
 def measured() -> list[dict]:
@@ -78,8 +90,9 @@ def measured() -> list[dict]:
         subprocess.run([str(SCRIPT), "start"], check=True)
     url = f"http://127.0.0.1:{os.environ.get('BQ_SHIM_PORT', '19051')}"
     os.environ["BIGQUERY_EMULATOR_HOST"] = url
-    os.environ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = _json.dumps({
-        "conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": BILLING_PROJECT}})
+    os.environ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = _json.dumps(
+        {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": BILLING_PROJECT}}
+    )
     emu = Emulator(url)
     ds = scenario_dataset()
     load_hubble(emu, ds)
@@ -91,8 +104,15 @@ def measured() -> list[dict]:
     for batch in BATCHES:
         emu.reset()
         nbytes = hubble.dry_run(kids[:batch])
-        out.append({"batch": batch, "dry_run_bytes": nbytes, "bytes_per_account": nbytes / batch,
-                    "shim_requests": emu.stats()["dry_runs"], "operations_in_table": len(ds.ops)})
+        out.append(
+            {
+                "batch": batch,
+                "dry_run_bytes": nbytes,
+                "bytes_per_account": nbytes / batch,
+                "shim_requests": emu.stats()["dry_runs"],
+                "operations_in_table": len(ds.ops),
+            }
+        )
     return out
 
 
@@ -109,18 +129,24 @@ def main() -> int:
         print(json.dumps(report, indent=2, default=str))
         return 0
     m = report["model"]
-    print(f"Model: one batched query = {m['bytes_per_query'] / 1e9:.1f} GB = ${m['usd_per_query']:.4f} "
-          f"(guard at seed limits: {m['within_seed_limits']})")
+    print(
+        f"Model: one batched query = {m['bytes_per_query'] / 1e9:.1f} GB = ${m['usd_per_query']:.4f} "
+        f"(guard at seed limits: {m['within_seed_limits']})"
+    )
     for name, nbytes in m["columns"].items():
         print(f"  {name:45s} {nbytes / 1e9:8.2f} GB")
     print(f"{'batch':>6} {'GB/account':>11} {'USD/account':>12} {'seed USD/acct':>14} {'x cheaper':>10}")
     for r in m["rows"]:
-        print(f"{r['batch']:>6} {r['bytes_per_account'] / 1e9:>11.3f} {r['usd_per_account']:>12.5f} "
-              f"{r['seed_usd_per_account']:>14.2f} {r['usd_ratio_vs_seed']:>10.1f}")
+        print(
+            f"{r['batch']:>6} {r['bytes_per_account'] / 1e9:>11.3f} {r['usd_per_account']:>12.5f} "
+            f"{r['seed_usd_per_account']:>14.2f} {r['usd_ratio_vs_seed']:>10.1f}"
+        )
     for r in report.get("measured", []):
-        print(f"measured dry run, batch {r['batch']:>3}: {r['dry_run_bytes']} bytes "
-              f"({r['bytes_per_account']:.1f}/account, {r['shim_requests']} request, "
-              f"{r['operations_in_table']} ops in the test table)")
+        print(
+            f"measured dry run, batch {r['batch']:>3}: {r['dry_run_bytes']} bytes "
+            f"({r['bytes_per_account']:.1f}/account, {r['shim_requests']} request, "
+            f"{r['operations_in_table']} ops in the test table)"
+        )
     return 0
 
 

@@ -83,9 +83,14 @@ def claims_per_second(session, keyspace: str, n: int, workers: int) -> dict:
         p.join()
     claimed = sum(r[0] for r in results)
     assert claimed == n, f"claimed {claimed} of {n}"
-    return {"workers": workers, "records": n, "seconds": round(elapsed, 2),
-            "claims_per_s": round(n / elapsed, 1), "lost_lwt_races": sum(r[1] for r in results),
-            "enqueue_per_s": round(n / enqueue_s, 1)}
+    return {
+        "workers": workers,
+        "records": n,
+        "seconds": round(elapsed, 2),
+        "claims_per_s": round(n / elapsed, 1),
+        "lost_lwt_races": sum(r[1] for r in results),
+        "enqueue_per_s": round(n / enqueue_s, 1),
+    }
 
 
 def timed(fn, repeat: int = 30, counter: CountingSession | None = None) -> dict:
@@ -99,9 +104,12 @@ def timed(fn, repeat: int = 30, counter: CountingSession | None = None) -> dict:
         fn()
         samples.append((time.perf_counter() - t0) * 1000)
     samples.sort()
-    return {"median_ms": round(statistics.median(samples), 2),
-            "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2), "requests_per_call": requests,
-            "load_avg_1m": round(os.getloadavg()[0], 1)}
+    return {
+        "median_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2),
+        "requests_per_call": requests,
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 def read_latency(session, keyspace: str, sizes: list[int]) -> list[dict]:
@@ -116,8 +124,13 @@ def read_latency(session, keyspace: str, sizes: list[int]) -> list[dict]:
     store.claim_batch(50, pipeline="API", owner="bench", now=old)
     store.claim_batch(50, pipeline="API", owner="bench")
     for rec in store.claim_batch(100, pipeline="API", owner="done"):
-        store.complete("public", rec.stellar_account, owner="done", source="API",
-                       result=LineageResult(creator=None, created_at=None))
+        store.complete(
+            "public",
+            rec.stellar_account,
+            owner="done",
+            source="API",
+            result=LineageResult(creator=None, created_at=None),
+        )
     have = len(mix)
     for size in sizes:
         t0 = time.perf_counter()
@@ -129,17 +142,20 @@ def read_latency(session, keyspace: str, sizes: list[int]) -> list[dict]:
         stats = store.stats("public", stuck_threshold=STUCK)
         counting = CountingSession(session)
         reader = CassandraLineageStore(counting, keyspace)
-        out.append({
-            "rows": size,
-            "fill_s": round(fill_s, 1),
-            "stats": timed(lambda r=reader: r.stats("public", stuck_threshold=STUCK), counter=counting),
-            "queue_depth": timed(lambda r=reader: r.queue_depth("public"), counter=counting),
-            # 100 PROCESSING + the first 100 PENDING in claim order
-            "pending_accounts_200": timed(lambda r=reader: r.pending_accounts(
-                "public", limit=200, stuck_threshold=STUCK), counter=counting),
-            "by_status": stats["by_status"],
-            "stuck": stats["stuck"],
-        })
+        out.append(
+            {
+                "rows": size,
+                "fill_s": round(fill_s, 1),
+                "stats": timed(lambda r=reader: r.stats("public", stuck_threshold=STUCK), counter=counting),
+                "queue_depth": timed(lambda r=reader: r.queue_depth("public"), counter=counting),
+                # 100 PROCESSING + the first 100 PENDING in claim order
+                "pending_accounts_200": timed(
+                    lambda r=reader: r.pending_accounts("public", limit=200, stuck_threshold=STUCK), counter=counting
+                ),
+                "by_status": stats["by_status"],
+                "stuck": stats["stuck"],
+            }
+        )
         print(json.dumps(out[-1]), file=sys.stderr)
     return out
 
@@ -153,15 +169,19 @@ def main() -> None:
     args = parser.parse_args()
     cluster, session = connect()
     keyspace = f"lineage_bench_{uuid.uuid4().hex[:8]}"
-    session.execute(f"CREATE KEYSPACE {keyspace} WITH replication = "
-                    "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+    session.execute(
+        f"CREATE KEYSPACE {keyspace} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+    )
     try:
         CassandraLineageStore(session, keyspace, check=False).migrate()
         report: dict = {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "cassandra": session.execute("SELECT release_version FROM system.local")
-                        .one().release_version, "heap": os.environ.get("CASSANDRA_HEAP", "768M")},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "cassandra": session.execute("SELECT release_version FROM system.local").one().release_version,
+                "heap": os.environ.get("CASSANDRA_HEAP", "768M"),
+            },
         }
         if not args.skip_claims:
             report["claims"] = [claims_per_second(session, keyspace, args.claims, w) for w in (1, 4)]

@@ -44,11 +44,20 @@ def run(depth: int, rpm: float, latency_ms: float, climb: bool) -> tuple[float, 
         store.enqueue("public", [chain[0]])
         wall, runs, start = 0.0, 0, time.monotonic()
         while store.queue_depth("public"):
-            claimed = [{"network": r.network_name, "account": r.stellar_account}
-                       for r in store.claim_batch(50, pipeline="API", owner=f"run-{runs}")]
+            claimed = [
+                {"network": r.network_name, "account": r.stellar_account}
+                for r in store.claim_batch(50, pipeline="API", owner=f"run-{runs}")
+            ]
             t0 = time.monotonic()
-            process_claimed(store, claimed, settings=settings, source="API", owner=f"run-{runs}",
-                            client_factory=lambda n: client, climb=climb)
+            process_claimed(
+                store,
+                claimed,
+                settings=settings,
+                source="API",
+                owner=f"run-{runs}",
+                client_factory=lambda n: client,
+                climb=climb,
+            )
             wall = (time.monotonic() - start) if climb else runs * INTERVAL_S + (time.monotonic() - t0)
             runs += 1
         assert all(r.status == "COMPLETE" for r in store.get_many("public", chain).values())
@@ -65,8 +74,10 @@ def main() -> None:
     args = parser.parse_args()
     climbed, runs_c = run(args.depth, args.rpm, args.latency_ms, climb=True)
     level, runs_l = run(args.depth, args.rpm, args.latency_ms, climb=False)
-    print(f"depth {args.depth} chain ({args.depth + 1} records), {args.rpm:g} Horizon req/min, "
-          f"{args.latency_ms:g} ms latency")
+    print(
+        f"depth {args.depth} chain ({args.depth + 1} records), {args.rpm:g} Horizon req/min, "
+        f"{args.latency_ms:g} ms latency"
+    )
     print(f"  climb within one run : {climbed:7.1f} s wall, {runs_c} run(s)")
     print(f"  one level per run    : {level:7.1f} s wall, {runs_l} runs (120 s apart)")
     print(f"  speed-up             : {level / climbed:7.1f}x")

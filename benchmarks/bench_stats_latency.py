@@ -31,8 +31,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ROUTES = ("/api/pipeline-stats", "/api/dashboard", "/api/pending-accounts")
 BUDGET_P95_MS = 100.0
 # Share of records per (status, pipeline_source); roughly a long-running deployment.
-MIX = [("COMPLETE", "API", 0.40), ("COMPLETE", "BIGQUERY", 0.32), ("COMPLETE", "BIGQUERY_WITH_API_FALLBACK", 0.08),
-       ("PENDING", None, 0.12), ("PROCESSING", None, 0.002), ("FAILED", None, 0.048), ("INVALID", None, 0.03)]
+MIX = [
+    ("COMPLETE", "API", 0.40),
+    ("COMPLETE", "BIGQUERY", 0.32),
+    ("COMPLETE", "BIGQUERY_WITH_API_FALLBACK", 0.08),
+    ("PENDING", None, 0.12),
+    ("PROCESSING", None, 0.002),
+    ("FAILED", None, 0.048),
+    ("INVALID", None, 0.03),
+]
 
 
 def _bootstrap(home: Path) -> None:
@@ -71,8 +78,11 @@ def build_store(path: Path, n: int, now: dt.datetime, seed: int = 7) -> float:
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(
         "INSERT INTO lineage (network_name, stellar_account, status, pipeline_source, processing_started_at,"
-        " priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows())
+        " priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows(),
+    )
     conn.execute("COMMIT")
+
     # Complete them: half over the last 24 h, half over the 30 days before (updated_at drives the
     # per-minute completion aggregate). Both sizes then fill nearly every (minute, source) bucket of
     # the 24-hour window, the worst case for the stats query, so only the table size differs.
@@ -82,15 +92,25 @@ def build_store(path: Path, n: int, now: dt.datetime, seed: int = 7) -> float:
 
     conn.create_function("spread", 1, spread)
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("UPDATE lineage SET status = 'COMPLETE', processing_started_at = NULL, updated_at = spread(rowid)"
-                 " WHERE status = 'PROCESSING' AND pipeline_source IS NOT NULL")
+    conn.execute(
+        "UPDATE lineage SET status = 'COMPLETE', processing_started_at = NULL, updated_at = spread(rowid)"
+        " WHERE status = 'PROCESSING' AND pipeline_source IS NOT NULL"
+    )
     conn.execute("COMMIT")
     for i in range(max(10, n // 1000)):  # one ledger entry per ~1000 accounts
         at = now - dt.timedelta(hours=rng.randint(0, 24 * 30))
         refused = i % 5 == 0
-        store.record_spend(SpendEntry(kind="dry_run" if refused else "job", network="public",
-                                      bytes=rng.randint(10**9, 10**11), usd=rng.uniform(0.01, 0.7),
-                                      accounts=100, decision="refused_cost" if refused else "ran", at=at))
+        store.record_spend(
+            SpendEntry(
+                kind="dry_run" if refused else "job",
+                network="public",
+                bytes=rng.randint(10**9, 10**11),
+                usd=rng.uniform(0.01, 0.7),
+                accounts=100,
+                decision="refused_cost" if refused else "ran",
+                at=at,
+            )
+        )
     store.close()
     return time.perf_counter() - started
 
@@ -110,8 +130,9 @@ def measure(paths: dict[int, Path], requests: int, warmup: int = 20) -> dict[int
     clients = {}
     for n, path in paths.items():
         settings = parse_settings({"sqlite_path": str(path)})
-        app = create_app(assets_dir=PROJECT_ROOT / "plugins" / "lineage_stats",
-                         settings_loader=lambda settings=settings: settings)
+        app = create_app(
+            assets_dir=PROJECT_ROOT / "plugins" / "lineage_stats", settings_loader=lambda settings=settings: settings
+        )
         clients[n] = TestClient(app, headers=headers)
     samples: dict[int, dict[str, list[float]]] = {n: {r: [] for r in ROUTES} for n in paths}
     for i in range(warmup + requests):
@@ -128,8 +149,12 @@ def measure(paths: dict[int, Path], requests: int, warmup: int = 20) -> dict[int
         out[n] = {}
         for route, values in routes.items():
             values.sort()
-            out[n][route] = {"p50": statistics.median(values), "p95": values[int(0.95 * (len(values) - 1))],
-                             "p99": values[int(0.99 * (len(values) - 1))], "max": values[-1]}
+            out[n][route] = {
+                "p50": statistics.median(values),
+                "p95": values[int(0.95 * (len(values) - 1))],
+                "p99": values[int(0.99 * (len(values) - 1))],
+                "max": values[-1],
+            }
         clients[n].app.state.store_provider.close()
     return out
 
@@ -155,14 +180,18 @@ def main() -> int:
             paths[n] = workdir / f"lineage-{n}.db"
             paths[n].unlink(missing_ok=True)  # always rebuilt: the data is relative to ``now``
             built[n] = build_store(paths[n], n, now)
-            print(f"  {n:>9,} records: built in {built[n]:.1f}s, "
-                  f"{paths[n].stat().st_size / 2**20:.0f} MiB", file=sys.stderr)
+            print(
+                f"  {n:>9,} records: built in {built[n]:.1f}s, {paths[n].stat().st_size / 2**20:.0f} MiB",
+                file=sys.stderr,
+            )
         load_before = os.getloadavg()[0]
         results = measure(paths, args.requests)
         load_after = os.getloadavg()[0]
 
-    print(f"\n{args.requests} requests per route and size, round-robin; {os.cpu_count()} CPUs, Python "
-          f"{sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, load average {load_before:.1f} → {load_after:.1f}\n")
+    print(
+        f"\n{args.requests} requests per route and size, round-robin; {os.cpu_count()} CPUs, Python "
+        f"{sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, load average {load_before:.1f} → {load_after:.1f}\n"
+    )
     print("| records | route | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---:|---|---:|---:|---:|---:|")
     for n, res in results.items():

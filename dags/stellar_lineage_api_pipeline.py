@@ -35,8 +35,7 @@ from include.stellar_lineage.operators.recover import RecoverStuckRecordsOperato
     max_active_runs=1,
     max_consecutive_failed_dag_runs=15,
     dagrun_timeout=dt.timedelta(seconds=115),
-    default_args={**DEFAULT_ARGS, "retry_delay": dt.timedelta(seconds=5),
-                  "retry_exponential_backoff": False},
+    default_args={**DEFAULT_ARGS, "retry_delay": dt.timedelta(seconds=5), "retry_exponential_backoff": False},
     doc_md=__doc__,
     tags=["stellar-lineage", "pipeline/api", "source/horizon"],
 )
@@ -53,14 +52,19 @@ def stellar_lineage_api_pipeline():
         manual = dag_run.run_type != "scheduled"
         if not run_is_due(dag_run.run_after.timestamp(), settings.api_pipeline_interval_seconds, manual=manual):
             raise AirflowSkipException(
-                f"api_pipeline_interval_seconds={settings.api_pipeline_interval_seconds}: not due in this slot")
+                f"api_pipeline_interval_seconds={settings.api_pipeline_interval_seconds}: not due in this slot"
+            )
         return {"interval_seconds": settings.api_pipeline_interval_seconds}
 
     recover = RecoverStuckRecordsOperator(task_id="recover_stuck", execution_timeout=dt.timedelta(seconds=30))
-    claim = ClaimLineageBatchOperator(task_id="claim_batch", pipeline="API",
-                                      execution_timeout=dt.timedelta(seconds=30))
-    process = ApiLineageOperator(task_id="process_batch", claim=claim.output, source="API",
-                                 deadline_seconds=80, execution_timeout=dt.timedelta(seconds=105))
+    claim = ClaimLineageBatchOperator(task_id="claim_batch", pipeline="API", execution_timeout=dt.timedelta(seconds=30))
+    process = ApiLineageOperator(
+        task_id="process_batch",
+        claim=claim.output,
+        source="API",
+        deadline_seconds=80,
+        execution_timeout=dt.timedelta(seconds=105),
+    )
 
     check_schedule() >> recover >> claim >> process
 

@@ -55,12 +55,19 @@ from include.stellar_lineage.operators.hubble_query import HubbleLineageQueryOpe
     doc_md=__doc__,
     tags=["stellar-lineage", "pipeline/bigquery", "pipeline/api", "source/hubble", "source/horizon"],
     params={
-        "limit": Param(100, type="integer", minimum=1, maximum=10000,
-                       description="Accounts in the batch (one BigQuery query for all of them)."),
-        "network": Param("public", type="string", enum=["public", "testnet"],
-                         description="Stellar network of the batch."),
-        "dry_run_only": Param(False, type="boolean",
-                              description="Estimate the cost and report; claim, query and write nothing."),
+        "limit": Param(
+            100,
+            type="integer",
+            minimum=1,
+            maximum=10000,
+            description="Accounts in the batch (one BigQuery query for all of them).",
+        ),
+        "network": Param(
+            "public", type="string", enum=["public", "testnet"], description="Stellar network of the batch."
+        ),
+        "dry_run_only": Param(
+            False, type="boolean", description="Estimate the cost and report; claim, query and write nothing."
+        ),
     },
 )
 def stellar_lineage_bigquery_pipeline():
@@ -76,19 +83,38 @@ def stellar_lineage_bigquery_pipeline():
         return "cost_guard" if params["dry_run_only"] else "claim_batch"
 
     claim = ClaimLineageBatchOperator(
-        task_id="claim_batch", pipeline="BIGQUERY", batch_size="{{ params.limit }}",
-        network="{{ params.network }}", execution_timeout=dt.timedelta(minutes=2))
+        task_id="claim_batch",
+        pipeline="BIGQUERY",
+        batch_size="{{ params.limit }}",
+        network="{{ params.network }}",
+        execution_timeout=dt.timedelta(minutes=2),
+    )
     guard = HubbleCostGuardOperator(
-        task_id="cost_guard", claim_task_id="claim_batch", query_task_id="hubble_query",
-        fallback_task_id="api_fallback", network="{{ params.network }}", limit="{{ params.limit }}",
-        dry_run_only="{{ params.dry_run_only }}", trigger_rule="none_failed_min_one_success",
-        execution_timeout=dt.timedelta(minutes=5))
+        task_id="cost_guard",
+        claim_task_id="claim_batch",
+        query_task_id="hubble_query",
+        fallback_task_id="api_fallback",
+        network="{{ params.network }}",
+        limit="{{ params.limit }}",
+        dry_run_only="{{ params.dry_run_only }}",
+        trigger_rule="none_failed_min_one_success",
+        execution_timeout=dt.timedelta(minutes=5),
+    )
     query = HubbleLineageQueryOperator(
-        task_id="hubble_query", claim_task_id="claim_batch", guard_task_id="cost_guard",
-        job_timeout_seconds=600, deadline_seconds=1800, execution_timeout=dt.timedelta(minutes=45))
+        task_id="hubble_query",
+        claim_task_id="claim_batch",
+        guard_task_id="cost_guard",
+        job_timeout_seconds=600,
+        deadline_seconds=1800,
+        execution_timeout=dt.timedelta(minutes=45),
+    )
     fallback = ApiFallbackOperator(
-        task_id="api_fallback", claim_task_id="claim_batch", deadline_seconds=1800,
-        trigger_rule="all_done", execution_timeout=dt.timedelta(minutes=40))
+        task_id="api_fallback",
+        claim_task_id="claim_batch",
+        deadline_seconds=1800,
+        trigger_rule="all_done",
+        execution_timeout=dt.timedelta(minutes=40),
+    )
 
     branch = check_settings()
     branch >> [claim, guard]

@@ -30,7 +30,9 @@ from include.stellar_lineage.dag_defaults import DEFAULT_ARGS
     params={
         "accounts": Param(
             ["GALPCCZN4YXA3YMJHKL6CVIECKPLJJCTVMSNYWBTKJW4K5HQLYLDMZTB"],
-            type="array", minItems=1, maxItems=1000,
+            type="array",
+            minItems=1,
+            maxItems=1000,
             # A pasted secret seed is refused at trigger time, so it never reaches the stored run
             # conf; every other invalid address is reported by the task with its reason.
             items={"type": "string", "maxLength": 128, "not": {"pattern": "^\\s*S[A-Z2-7]{55}\\s*$"}},

@@ -15,16 +15,28 @@ from pathlib import Path
 
 import yaml
 
-CONN_FIELDS = {"conn_host": "host", "conn_schema": "schema", "conn_login": "login",
-               "conn_password": "password", "conn_port": "port", "conn_description": "description"}
+CONN_FIELDS = {
+    "conn_host": "host",
+    "conn_schema": "schema",
+    "conn_login": "login",
+    "conn_password": "password",
+    "conn_port": "port",
+    "conn_description": "description",
+}
 
 
 def convert(settings: dict) -> tuple[dict, dict, dict]:
     af = (settings or {}).get("airflow") or {}
-    variables = {v["variable_name"]: "" if v.get("variable_value") is None else str(v["variable_value"])
-                 for v in af.get("variables") or [] if v.get("variable_name")}
-    pools = {p["pool_name"]: {"slots": int(p.get("pool_slot") or 1), "description": p.get("pool_description") or ""}
-             for p in af.get("pools") or [] if p.get("pool_name")}
+    variables = {
+        v["variable_name"]: "" if v.get("variable_value") is None else str(v["variable_value"])
+        for v in af.get("variables") or []
+        if v.get("variable_name")
+    }
+    pools = {
+        p["pool_name"]: {"slots": int(p.get("pool_slot") or 1), "description": p.get("pool_description") or ""}
+        for p in af.get("pools") or []
+        if p.get("pool_name")
+    }
     connections = {}
     for c in (c for c in af.get("connections") or [] if c.get("conn_id")):
         conn = {"conn_type": c.get("conn_type")}
@@ -43,8 +55,11 @@ def main() -> None:
     variables, pools, connections = convert(yaml.safe_load(Path(args.path).read_text()))
     with tempfile.TemporaryDirectory() as tmp:
         steps = [
-            ("variables.json", variables,
-             ["airflow", "variables", "import", "-a", "overwrite" if args.overwrite_variables else "skip"]),
+            (
+                "variables.json",
+                variables,
+                ["airflow", "variables", "import", "-a", "overwrite" if args.overwrite_variables else "skip"],
+            ),
             ("pools.json", pools, ["airflow", "pools", "import"]),
             ("connections.json", connections, ["airflow", "connections", "import", "--overwrite"]),
         ]

@@ -73,8 +73,17 @@ def auto_batch_size(settings: Settings, queue_depth: int, window_seconds: float)
 class _Run:
     """State shared by the worker threads of one ``process_claimed`` call."""
 
-    def __init__(self, store: LineageStore, settings: Settings, source: str, owner: str,
-                 pipeline: str, deadline: float | None, client_for: ClientFactory, climb: bool) -> None:
+    def __init__(
+        self,
+        store: LineageStore,
+        settings: Settings,
+        source: str,
+        owner: str,
+        pipeline: str,
+        deadline: float | None,
+        client_for: ClientFactory,
+        climb: bool,
+    ) -> None:
         self.store, self.settings, self.source, self.owner = store, settings, source, owner
         self.pipeline, self.deadline, self.client_for, self.climb = pipeline, deadline, client_for, climb
         self.pending: collections.deque[tuple[str, str]] = collections.deque()
@@ -132,9 +141,15 @@ class _Run:
         with self.lock:
             self.counts["complete"] += 1
             self.completed.append({"network": network, "account": account, "creator": result.creator or ""})
-        log.info("%s/%s COMPLETE (creator %s via %s, %s children%s)", network, account,
-                 result.creator or "none: network root", result.creator_source,
-                 result.children.get("count", 0), "" if result.children.get("complete", True) else ", partial")
+        log.info(
+            "%s/%s COMPLETE (creator %s via %s, %s children%s)",
+            network,
+            account,
+            result.creator or "none: network root",
+            result.creator_source,
+            result.children.get("count", 0),
+            "" if result.children.get("complete", True) else ", partial",
+        )
         return self._claim_creator(network, account, result.creator)
 
     def _claim_creator(self, network: str, account: str, creator: str | None) -> str | None:
@@ -144,16 +159,18 @@ class _Run:
             if (network, creator) in self.seen:  # a cycle in bad data, or another worker has it
                 return None
             self.seen.add((network, creator))
-        claimed = self.store.claim_batch(1, pipeline=self.pipeline, owner=self.owner, network=network,
-                                         accounts=[creator])
+        claimed = self.store.claim_batch(
+            1, pipeline=self.pipeline, owner=self.owner, network=network, accounts=[creator]
+        )
         if not claimed:
             return None  # COMPLETE/INVALID/FAILED already, or someone else is processing it
         self._count("climbed", True)
         return creator
 
     def _retry(self, network: str, account: str, error: str) -> None:
-        status = self.store.retry_later(network, account, owner=self.owner, error=error[:500],
-                                        max_retries=self.settings.max_retry_attempts)
+        status = self.store.retry_later(
+            network, account, owner=self.owner, error=error[:500], max_retries=self.settings.max_retry_attempts
+        )
         self._count("failed" if status == Status.FAILED.value else "retry_later", status is not None)
         log.warning("%s/%s -> %s: %s", network, account, status or "claim lost", error[:500])
 
@@ -166,16 +183,33 @@ class _Run:
                 self.counts[key] += 1
 
 
-def process_claimed(store: LineageStore, claimed: Sequence[dict[str, str]], *, settings: Settings,
-                    source: str, owner: str, pipeline: str | None = None, deadline: float | None = None,
-                    client_factory: ClientFactory | None = None, climb: bool = True,
-                    workers: int = MAX_WORKERS) -> dict[str, Any]:
+def process_claimed(
+    store: LineageStore,
+    claimed: Sequence[dict[str, str]],
+    *,
+    settings: Settings,
+    source: str,
+    owner: str,
+    pipeline: str | None = None,
+    deadline: float | None = None,
+    client_factory: ClientFactory | None = None,
+    climb: bool = True,
+    workers: int = MAX_WORKERS,
+) -> dict[str, Any]:
     """Process records this owner has claimed (``[{"network", "account"}]``); see module doc.
 
     ``deadline`` is a ``time.monotonic()`` value. Returns counts per outcome and the completed list.
     """
-    run = _Run(store, settings, source, owner, pipeline or source, deadline,
-               client_factory or default_client_factory(settings), climb)
+    run = _Run(
+        store,
+        settings,
+        source,
+        owner,
+        pipeline or source,
+        deadline,
+        client_factory or default_client_factory(settings),
+        climb,
+    )
     held = store.held_by(claimed, owner)
     for key in ((n, a) for n, accounts in held.items() for a in accounts):
         if key not in run.seen:
@@ -187,9 +221,12 @@ def process_claimed(store: LineageStore, claimed: Sequence[dict[str, str]], *, s
         with ThreadPoolExecutor(n_workers, thread_name_prefix="lineage") as pool:
             for future in [pool.submit(run.worker) for _ in range(n_workers)]:
                 future.result()
-    summary = {key: run.counts.get(key, 0)
-               for key in ("complete", "climbed", "invalid", "retry_later", "failed", "released", "claim_lost")}
-    summary.update(claimed=len(claimed), seconds=round(time.monotonic() - started, 2),
-                   completed=run.completed, source=source)
+    summary = {
+        key: run.counts.get(key, 0)
+        for key in ("complete", "climbed", "invalid", "retry_later", "failed", "released", "claim_lost")
+    }
+    summary.update(
+        claimed=len(claimed), seconds=round(time.monotonic() - started, 2), completed=run.completed, source=source
+    )
     log.info("API path (%s): %s", source, {k: v for k, v in summary.items() if k != "completed"})
     return summary

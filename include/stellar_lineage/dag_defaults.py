@@ -12,6 +12,13 @@ DEFAULT_ARGS = {
     "max_retry_delay": dt.timedelta(minutes=2),
 }
 
-ALLOWED_TAGS = frozenset({
-    "stellar-lineage", "pipeline/api", "pipeline/bigquery", "source/horizon", "source/hubble", "ops",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "stellar-lineage",
+        "pipeline/api",
+        "pipeline/bigquery",
+        "source/horizon",
+        "source/hubble",
+        "ops",
+    }
+)

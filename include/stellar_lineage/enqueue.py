@@ -30,7 +30,18 @@ def enqueue_requested(store: LineageStore, accounts: list[Any], network: str) ->
     if not valid:
         raise NothingValid(f"All {len(invalid)} addresses were invalid; nothing was enqueued")
     result = store.enqueue(network, valid, priority=Priority.REQUESTED)
-    log.info("Enqueued on %s: %d new, %d reset from FAILED/INVALID, %d already known; %d rejected",
-             network, len(result.added), len(result.reset), len(result.unchanged), len(invalid))
-    return {"network": network, "added": result.added, "reset": result.reset,
-            "unchanged": result.unchanged, "invalid": [{"input": s, "reason": r} for s, r in invalid]}
+    log.info(
+        "Enqueued on %s: %d new, %d reset from FAILED/INVALID, %d already known; %d rejected",
+        network,
+        len(result.added),
+        len(result.reset),
+        len(result.unchanged),
+        len(invalid),
+    )
+    return {
+        "network": network,
+        "added": result.added,
+        "reset": result.reset,
+        "unchanged": result.unchanged,
+        "invalid": [{"input": s, "reason": r} for s, r in invalid],
+    }

@@ -14,8 +14,9 @@ from include.stellar_lineage.records import NETWORKS, Status, utcnow
 from include.stellar_lineage.store.base import LineageStore
 
 
-def check_health(store: LineageStore, settings: Settings, *, now: dt.datetime | None = None,
-                 networks: tuple[str, ...] = NETWORKS) -> dict[str, Any]:
+def check_health(
+    store: LineageStore, settings: Settings, *, now: dt.datetime | None = None, networks: tuple[str, ...] = NETWORKS
+) -> dict[str, Any]:
     """Return ``{"problems": [str], "networks": {network: facts}, "spend": {...}}``."""
     now = now or utcnow()
     stuck_after = dt.timedelta(minutes=settings.stuck_threshold_minutes)
@@ -26,29 +27,43 @@ def check_health(store: LineageStore, settings: Settings, *, now: dt.datetime | 
         stats = store.stats(network, stuck_threshold=stuck_after, now=now)
         pending = stats["by_status"].get(Status.PENDING.value, 0)
         recent = store.completions_since(network, now - quiet, now=now)
-        waiting = [r for r in store.pending_accounts(network, limit=100, stuck_threshold=stuck_after, now=now)
-                   if r.status == Status.PENDING.value and r.created_at is not None]
+        waiting = [
+            r
+            for r in store.pending_accounts(network, limit=100, stuck_threshold=stuck_after, now=now)
+            if r.status == Status.PENDING.value and r.created_at is not None
+        ]
         oldest = min((r.created_at for r in waiting), default=None)
-        facts[network] = {"pending": pending, "completed_recently": recent, "stuck": stats["stuck"],
-                          "oldest_pending": oldest.isoformat() if oldest else None}
+        facts[network] = {
+            "pending": pending,
+            "completed_recently": recent,
+            "stuck": stats["stuck"],
+            "oldest_pending": oldest.isoformat() if oldest else None,
+        }
         if pending and recent == 0 and oldest is not None and now - oldest > quiet:
             problems.append(
                 f"[{network}] {pending} accounts PENDING (oldest since {oldest:%Y-%m-%d %H:%M} UTC) but nothing "
                 f"completed in the last {settings.health_max_minutes_without_progress} min. Check that "
                 "stellar_lineage_api_pipeline is unpaused and its recent runs succeeded, that "
                 "stellar_lineage_api_pipeline_enabled is true, and the process_batch log for Horizon "
-                "errors (connection horizon_public / horizon_testnet, HTTP 429 = rate limit).")
+                "errors (connection horizon_public / horizon_testnet, HTTP 429 = rate limit)."
+            )
         if stats["stuck"] > settings.health_max_stuck:
             problems.append(
                 f"[{network}] {stats['stuck']} records stuck in PROCESSING for more than "
                 f"{settings.stuck_threshold_minutes} min (threshold {settings.health_max_stuck}). Workers died "
                 "mid-batch; the API DAG's recover_stuck step re-queues them each run. If the number keeps "
-                "growing, check worker logs and store connectivity.")
+                "growing, check worker logs and store connectivity."
+            )
     spend = store.spend_summary(now=now)
     if settings.bigquery_enabled and spend["today_usd"] >= settings.bigquery_daily_budget_usd:
         problems.append(
             f"BigQuery daily budget exhausted: ${spend['today_usd']:.4f} spent today of "
             f"${settings.bigquery_daily_budget_usd:.2f}. BigQuery batches fall back to the API path until "
-            "00:00 UTC; raise stellar_lineage_bigquery_daily_budget_usd if this spend is intended.")
-    return {"problems": problems, "networks": facts,
-            "spend_today_usd": spend["today_usd"], "checked_at": now.isoformat()}
+            "00:00 UTC; raise stellar_lineage_bigquery_daily_budget_usd if this spend is intended."
+        )
+    return {
+        "problems": problems,
+        "networks": facts,
+        "spend_today_usd": spend["today_usd"],
+        "checked_at": now.isoformat(),
+    }

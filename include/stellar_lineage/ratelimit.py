@@ -104,8 +104,14 @@ def _seconds(value: str | None) -> float | None:
 class HostRateLimiter:
     """``acquire(api)`` before every HTTP attempt; ``observe(api, headers, status)`` after it."""
 
-    def __init__(self, rates: Mapping[str, float], directory: str | os.PathLike[str] | None = None, *,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rates: Mapping[str, float],
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.budgets = {api: Budget(rpm) for api, rpm in rates.items()}
         self.directory = Path(directory) if directory is not None else default_directory()
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -118,7 +124,8 @@ class HostRateLimiter:
         self._db.executescript(
             "CREATE TABLE IF NOT EXISTS grants (api TEXT NOT NULL, t REAL NOT NULL);"
             "CREATE INDEX IF NOT EXISTS grants_api_t ON grants (api, t);"
-            "CREATE TABLE IF NOT EXISTS pauses (api TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT);")
+            "CREATE TABLE IF NOT EXISTS pauses (api TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT);"
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -142,8 +149,13 @@ class HostRateLimiter:
             if limit is not None and wait > limit - time.monotonic():
                 raise BudgetExhausted(f"next {api} request slot in {wait:.1f} s is past the run's deadline")
             if now >= next_log:
-                log.info("Rate limiter: waiting for %s (%s), %.0f s so far, next slot in %.1f s",
-                         api, why, now - started, wait)
+                log.info(
+                    "Rate limiter: waiting for %s (%s), %.0f s so far, next slot in %.1f s",
+                    api,
+                    why,
+                    now - started,
+                    wait,
+                )
                 next_log = now + LOG_EVERY_S
             # Jitter so processes woken for the same slot do not all hit the database at once.
             self._sleep(wait + random.uniform(0, min(0.05, wait / 10)))
@@ -156,8 +168,10 @@ class HostRateLimiter:
                 now = self._clock()
                 # Drop history that can no longer matter (kept >= 120 s in case another process runs with a
                 # different budget), and "future" rows left behind by a wall-clock step back.
-                db.execute("DELETE FROM grants WHERE api = ? AND (t <= ? OR t > ?)",
-                           (api, now - max(budget.window, 120.0), now + 1.0))
+                db.execute(
+                    "DELETE FROM grants WHERE api = ? AND (t <= ? OR t > ?)",
+                    (api, now - max(budget.window, 120.0), now + 1.0),
+                )
                 row = db.execute("SELECT until, reason FROM pauses WHERE api = ?", (api,)).fetchone()
                 if row and row[0] > now and row[0] - now <= MAX_HEADER_PAUSE_S + 1:
                     db.execute("COMMIT")
@@ -177,8 +191,8 @@ class HostRateLimiter:
     def _window_wait(self, api: str, now: float, count: int, window: float) -> float:
         """Seconds until fewer than ``count`` grants lie in ``(now - window, now]``."""
         rows = self._db.execute(
-            "SELECT t FROM grants WHERE api = ? AND t > ? ORDER BY t DESC LIMIT ?",
-            (api, now - window, count)).fetchall()
+            "SELECT t FROM grants WHERE api = ? AND t > ? ORDER BY t DESC LIMIT ?", (api, now - window, count)
+        ).fetchall()
         if len(rows) < count:
             return 0.0
         # The count-th most recent grant must leave the window (strictly: t + window < now').
@@ -193,7 +207,8 @@ class HostRateLimiter:
             self._db.execute(
                 "INSERT INTO pauses (api, until, reason) VALUES (?, ?, ?) "
                 "ON CONFLICT(api) DO UPDATE SET until = max(until, excluded.until), reason = excluded.reason",
-                (api, until, reason))
+                (api, until, reason),
+            )
         if seconds >= 1:
             log.info("Rate limiter: pausing %s for %.1f s (%s)", api, seconds, reason)
 
@@ -227,6 +242,10 @@ class HostRateLimiter:
 
 def limiter_from_settings(settings: object, directory: str | os.PathLike[str] | None = None) -> HostRateLimiter:
     """The limiter for Settings (``horizon_requests_per_minute`` / ``stellar_expert_requests_per_minute``)."""
-    return HostRateLimiter({"horizon": settings.horizon_requests_per_minute,  # type: ignore[attr-defined]
-                            "stellar_expert": settings.stellar_expert_requests_per_minute},  # type: ignore[attr-defined]
-                           directory)
+    return HostRateLimiter(
+        {
+            "horizon": settings.horizon_requests_per_minute,  # type: ignore[attr-defined]
+            "stellar_expert": settings.stellar_expert_requests_per_minute,
+        },  # type: ignore[attr-defined]
+        directory,
+    )

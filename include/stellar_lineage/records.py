@@ -138,8 +138,17 @@ class SpendEntry:
 
 
 # Horizon account fields kept in ``stellar_account_attributes_json`` (both pipelines shape records alike).
-ATTRIBUTE_KEYS = ("flags", "thresholds", "signers", "sequence", "subentry_count", "num_sponsoring",
-                  "num_sponsored", "last_modified_ledger", "last_modified_time")
+ATTRIBUTE_KEYS = (
+    "flags",
+    "thresholds",
+    "signers",
+    "sequence",
+    "subentry_count",
+    "num_sponsoring",
+    "num_sponsored",
+    "last_modified_ledger",
+    "last_modified_time",
+)
 
 
 def native_balance(state: dict[str, Any]) -> str:

@@ -225,9 +225,7 @@ def parse_children(raw: str | None, *, limit: int) -> dict[str, Any]:
     }
 
 
-def lineage(
-    store: LineageStore, network: str, account: str, *, children_limit: int = 200
-) -> dict[str, Any] | None:
+def lineage(store: LineageStore, network: str, account: str, *, children_limit: int = 200) -> dict[str, Any] | None:
     """The account, its creators up to the root (``chain``, depth 0 = the account) and its children;
     None when the account is unknown. Uses ``store.lineage`` (one keyed lookup per ancestor)."""
     found = store.lineage(network, account)

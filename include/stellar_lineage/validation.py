@@ -52,9 +52,7 @@ def validate_account(value: object) -> str:
     if looks_like_secret(value) or StrKey.is_valid_ed25519_secret_seed(value):
         raise InvalidAddress("this is a secret seed (S…), not an account address; never share it")
     if StrKey.is_valid_med25519_public_key(value):
-        raise InvalidAddress(
-            "muxed M… address: lineage is tracked per underlying G… account; use the G… address"
-        )
+        raise InvalidAddress("muxed M… address: lineage is tracked per underlying G… account; use the G… address")
     if StrKey.is_valid_contract(value):
         raise InvalidAddress("contract C… address: only G… accounts have creators")
     if not value.upper().startswith("G"):

@@ -13,8 +13,12 @@ import pytest
 from include.stellar_lineage.dag_defaults import ALLOWED_TAGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-EXPECTED = {"stellar_lineage_enqueue", "stellar_lineage_api_pipeline", "stellar_lineage_bigquery_pipeline",
-            "stellar_lineage_health"}
+EXPECTED = {
+    "stellar_lineage_enqueue",
+    "stellar_lineage_api_pipeline",
+    "stellar_lineage_bigquery_pipeline",
+    "stellar_lineage_health",
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +55,11 @@ def test_api_pipeline_schedule(dagbag):
     assert dag.max_active_runs == 1
     assert dag.dagrun_timeout is not None and dag.dagrun_timeout.total_seconds() < 120
     assert [t.task_id for t in dag.topological_sort()] == [
-        "check_schedule", "recover_stuck", "claim_batch", "process_batch"]
+        "check_schedule",
+        "recover_stuck",
+        "claim_batch",
+        "process_batch",
+    ]
 
 
 def test_enqueue_params(dagbag):
@@ -85,8 +93,14 @@ print(json.dumps({"calls": calls, "errors": list(bag.import_errors), "dags": sor
 def test_parsing_does_no_variable_connection_or_network_access():
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     env.pop("AIRFLOW_VAR_STELLAR_LINEAGE_API_PIPELINE_ENABLED", None)
-    out = subprocess.run([sys.executable, "-c", _PARSE_WITHOUT_IO, str(PROJECT_ROOT)], env=env,
-                         capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _PARSE_WITHOUT_IO, str(PROJECT_ROOT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["calls"] == [] and report["errors"] == []
     assert EXPECTED <= set(report["dags"])

@@ -43,8 +43,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 1.0,
-              on_timeout: Callable[[], str] | None = None) -> Any:
+def wait_for(
+    what: str,
+    check: Callable[[], Any],
+    timeout: float,
+    interval: float = 1.0,
+    on_timeout: Callable[[], str] | None = None,
+) -> Any:
     """Poll ``check`` until it returns a truthy value; raise ``HarnessError`` naming ``what``."""
     deadline = time.monotonic() + timeout
     last_exc: BaseException | None = None
@@ -59,9 +64,11 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
             last_exc = exc
         if time.monotonic() >= deadline:
             detail = on_timeout() if on_timeout else ""
-            raise HarnessError(f"timed out after {timeout:.0f} s waiting for {what}"
-                               + (f" (last error: {last_exc!r})" if last_exc else "")
-                               + (f"\n{detail}" if detail else ""))
+            raise HarnessError(
+                f"timed out after {timeout:.0f} s waiting for {what}"
+                + (f" (last error: {last_exc!r})" if last_exc else "")
+                + (f"\n{detail}" if detail else "")
+            )
         time.sleep(interval)
 
 
@@ -76,8 +83,7 @@ def tail(path: Path, lines: int = 60) -> str:
 class AirflowStandalone:
     """One ``airflow standalone`` (scheduler, dag-processor, api-server, triggerer) in ``home``."""
 
-    def __init__(self, home: Path, *, extra_env: dict[str, str] | None = None,
-                 paused_at_creation: bool = True) -> None:
+    def __init__(self, home: Path, *, extra_env: dict[str, str] | None = None, paused_at_creation: bool = True) -> None:
         self.home = Path(home)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -90,47 +96,59 @@ class AirflowStandalone:
     # ----------------------------------------------------------------------------- lifecycle
     def _build_env(self, extra: dict[str, str], paused: bool) -> dict[str, str]:
         # Nothing of the caller's Airflow configuration leaks in (pytest's conftest sets some).
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AIRFLOW__", "AIRFLOW_VAR_", "AIRFLOW_CONN_", "AIRFLOW_HOME"))}
-        env.update({
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home}/airflow.db",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(paused),
-            "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(self.port),
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": "e2e-jwt-" + "s" * 56,
-            # Other Airflow instances may run on this machine: no default port may be shared.
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        })
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AIRFLOW__", "AIRFLOW_VAR_", "AIRFLOW_CONN_", "AIRFLOW_HOME"))
+        }
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home}/airflow.db",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__PARALLELISM": "4",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(paused),
+                "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__API_AUTH__JWT_SECRET": "e2e-jwt-" + "s" * 56,
+                # Other Airflow instances may run on this machine: no default port may be shared.
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+                "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
+                "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+            }
+        )
         env.update(extra)
         return env
 
     def start(self, timeout: float = 240) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         # A fixed admin password: SimpleAuthManager reads this file instead of generating one.
-        (self.home / "simple_auth_manager_passwords.json.generated").write_text(
-            json.dumps({"admin": ADMIN_PASSWORD}))
+        (self.home / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({"admin": ADMIN_PASSWORD}))
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps the descriptor
-        starter = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-                   "os.execv(sys.argv[1], [sys.argv[1], 'standalone'])")
+        starter = (
+            "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+            "os.execv(sys.argv[1], [sys.argv[1], 'standalone'])"
+        )
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", starter, AIRFLOW], env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=str(self.home), start_new_session=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", starter, AIRFLOW],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=str(self.home),
+                start_new_session=True,
+            )
         finally:
             log.close()
         self.snapshot()
@@ -138,8 +156,9 @@ class AirflowStandalone:
         def ready() -> bool:
             self.snapshot()
             if self.proc.poll() is not None:
-                raise HarnessError(f"airflow standalone exited with {self.proc.returncode} during start-up\n"
-                                   + tail(self.log_path))
+                raise HarnessError(
+                    f"airflow standalone exited with {self.proc.returncode} during start-up\n" + tail(self.log_path)
+                )
             with urllib.request.urlopen(self.url + "/api/v2/version", timeout=5) as resp:
                 return resp.status == 200
 
@@ -175,8 +194,11 @@ class AirflowStandalone:
         if self.proc is not None:  # anything new in the session since the last snapshot
             for p in psutil.process_iter():
                 try:
-                    if p.pid not in self._seen and os.getsid(p.pid) == self.proc.pid \
-                            and p.status() != psutil.STATUS_ZOMBIE:
+                    if (
+                        p.pid not in self._seen
+                        and os.getsid(p.pid) == self.proc.pid
+                        and p.status() != psutil.STATUS_ZOMBIE
+                    ):
                         out.append(p)
                 except (psutil.Error, OSError):
                     continue
@@ -227,20 +249,37 @@ class AirflowStandalone:
     # ----------------------------------------------------------------------------- REST API
     def token(self) -> str:
         if self._token is None:
-            body = self.request("POST", "/auth/token", {"username": "admin", "password": ADMIN_PASSWORD},
-                                auth=False, expect=(200, 201))
+            body = self.request(
+                "POST", "/auth/token", {"username": "admin", "password": ADMIN_PASSWORD}, auth=False, expect=(200, 201)
+            )
             self._token = body["access_token"]
         return self._token
 
-    def request(self, method: str, path: str, payload: Any = None, *, auth: bool = True,
-                expect: tuple[int, ...] = (200,), timeout: float = 60) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        *,
+        auth: bool = True,
+        expect: tuple[int, ...] = (200,),
+        timeout: float = 60,
+    ) -> Any:
         status, body = self.raw(method, path, payload, auth=auth, timeout=timeout)
         if status not in expect:
             raise HarnessError(f"{method} {path} -> HTTP {status} (expected {expect}): {body!r:.800}")
         return body
 
-    def raw(self, method: str, path: str, payload: Any = None, *, auth: bool = True,
-            token: str | None = None, timeout: float = 60) -> tuple[int, Any]:
+    def raw(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        *,
+        auth: bool = True,
+        token: str | None = None,
+        timeout: float = 60,
+    ) -> tuple[int, Any]:
         headers = {"Accept": "application/json"}
         data = None
         if payload is not None:
@@ -261,12 +300,15 @@ class AirflowStandalone:
 
     def wait_dags(self, dag_ids: list[str], timeout: float = 240) -> None:
         """Until the dag-processor has parsed every DAG (an import error fails at once)."""
+
         def parsed() -> bool:
             self.snapshot()
             errors = self.request("GET", "/api/v2/importErrors").get("import_errors", [])
             if errors:
-                raise HarnessError("DAG import errors:\n" + "\n".join(
-                    f"{e.get('filename')}: {e.get('stack_trace', '')[-1500:]}" for e in errors))
+                raise HarnessError(
+                    "DAG import errors:\n"
+                    + "\n".join(f"{e.get('filename')}: {e.get('stack_trace', '')[-1500:]}" for e in errors)
+                )
             return all(self.raw("GET", f"/api/v2/dags/{d}")[0] == 200 for d in dag_ids)
 
         wait_for(f"the dag-processor to parse {dag_ids}", parsed, timeout, 2.0, lambda: tail(self.log_path))
@@ -276,8 +318,12 @@ class AirflowStandalone:
         assert body["is_paused"] is paused, body
 
     def trigger(self, dag_id: str, run_id: str, conf: dict[str, Any] | None = None) -> str:
-        body = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns",
-                            {"dag_run_id": run_id, "logical_date": None, "conf": conf or {}}, expect=(200, 201))
+        body = self.request(
+            "POST",
+            f"/api/v2/dags/{dag_id}/dagRuns",
+            {"dag_run_id": run_id, "logical_date": None, "conf": conf or {}},
+            expect=(200, 201),
+        )
         return body["dag_run_id"]
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
@@ -296,12 +342,19 @@ class AirflowStandalone:
             run = self.request("GET", path)
             return run if run["state"] in TERMINAL_RUN_STATES else None
 
-        return wait_for(f"{dag_id} run {run_id} to finish", done, timeout, 2.0,
-                        lambda: f"task states: {self.task_states(dag_id, run_id)}")
+        return wait_for(
+            f"{dag_id} run {run_id} to finish",
+            done,
+            timeout,
+            2.0,
+            lambda: f"task states: {self.task_states(dag_id, run_id)}",
+        )
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
-        body = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}"
-                                   f"/taskInstances/{task_id}/xcomEntries/{key}")
+        body = self.request(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}/taskInstances/{task_id}/xcomEntries/{key}",
+        )
         value = body["value"]
         return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
 
@@ -344,9 +397,14 @@ class PrivateBigQueryEmulator:
     def __init__(self, home: Path) -> None:
         self.home = Path(home)
         self.shim_port = free_port()
-        self.env = {**os.environ, "BQ_EMULATOR_HOME": str(self.home), "BQ_EMULATOR_PORT": str(free_port()),
-                    "BQ_EMULATOR_GRPC_PORT": str(free_port()), "BQ_SHIM_PORT": str(self.shim_port),
-                    "BQ_START_TIMEOUT": "180"}
+        self.env = {
+            **os.environ,
+            "BQ_EMULATOR_HOME": str(self.home),
+            "BQ_EMULATOR_PORT": str(free_port()),
+            "BQ_EMULATOR_GRPC_PORT": str(free_port()),
+            "BQ_SHIM_PORT": str(self.shim_port),
+            "BQ_START_TIMEOUT": "180",
+        }
         self.url = f"http://127.0.0.1:{self.shim_port}"
         self.pids: list[int] = []
 
@@ -357,8 +415,9 @@ class PrivateBigQueryEmulator:
                 link = self.home / name
                 if (self.SHARED / name).is_dir() and not link.exists():
                     link.symlink_to(self.SHARED / name, target_is_directory=True)
-        out = subprocess.run(["bash", str(self.SCRIPT), "start"], check=False, env=self.env, capture_output=True, text=True,
-                             timeout=900)
+        out = subprocess.run(
+            ["bash", str(self.SCRIPT), "start"], check=False, env=self.env, capture_output=True, text=True, timeout=900
+        )
         for name in ("emulator", "shim"):
             try:
                 self.pids.append(int((self.home / f"{name}.pid").read_text().strip()))
@@ -370,8 +429,9 @@ class PrivateBigQueryEmulator:
 
     def stop(self) -> list[str]:
         """Stop both servers; returns descriptions of any that survived."""
-        subprocess.run(["bash", str(self.SCRIPT), "stop"], check=False, env=self.env, capture_output=True,
-                       text=True, timeout=60)
+        subprocess.run(
+            ["bash", str(self.SCRIPT), "stop"], check=False, env=self.env, capture_output=True, text=True, timeout=60
+        )
         survivors = []
         for pid in self.pids:
             try:

@@ -24,9 +24,18 @@ from typing import Any
 from websockets.sync.client import connect
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio", "--remote-debugging-port=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--remote-debugging-port=0",
 ]
 
 
@@ -34,8 +43,9 @@ def find_chromium() -> str:
     for name in (os.environ.get("CHROMIUM_BIN"), "chromium", "chromium-browser", "google-chrome"):
         if name and (path := shutil.which(name)):
             return path
-    raise RuntimeError("Chromium not found: install the Debian package (apt-get install -y chromium) "
-                       "or set CHROMIUM_BIN")
+    raise RuntimeError(
+        "Chromium not found: install the Debian package (apt-get install -y chromium) or set CHROMIUM_BIN"
+    )
 
 
 class Browser:
@@ -46,9 +56,16 @@ class Browser:
         self._ids = itertools.count(1)
         self._events: list[dict[str, Any]] = []
         self.proc = subprocess.Popen(
-            [find_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                find_chromium(),
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.ws = None
         try:
@@ -59,8 +76,9 @@ class Browser:
             self.ws = connect(page["webSocketDebuggerUrl"], max_size=64 * 2**20, open_timeout=10, legacy=True)
             for domain in ("Page", "Runtime", "Log", "Network"):
                 self.send(f"{domain}.enable")
-            self.send("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                      deviceScaleFactor=1, mobile=False)
+            self.send(
+                "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+            )
         except BaseException:
             self.close()
             raise
@@ -137,14 +155,19 @@ class Browser:
             if last:
                 return last
             self.pump(0.2)
-        raise TimeoutError(f"timed out waiting for {what} ({expression!r} -> {last!r}); "
-                           f"url={self.evaluate('location.href')!r}")
+        raise TimeoutError(
+            f"timed out waiting for {what} ({expression!r} -> {last!r}); url={self.evaluate('location.href')!r}"
+        )
 
     def screenshot(self, path: Path) -> Path:
         """Full-page PNG (height follows the content)."""
         size = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
-        data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                         clip={"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1})["data"]
+        data = self.send(
+            "Page.captureScreenshot",
+            format="png",
+            captureBeyondViewport=True,
+            clip={"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1},
+        )["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         return path

@@ -39,19 +39,21 @@ def _free_port() -> int:
 
 def _server_env(home: Path, store: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_VAR_", "AIRFLOW_CONN_"))}
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "e2e-" + "s" * 60,
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store),
-        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "e2e-" + "s" * 60,
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store),
+            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        }
+    )
     return env
 
 
@@ -81,14 +83,21 @@ def airflow_server(tmp_path_factory):
 
     port = _free_port()
     log = (home / "api-server.log").open("w")
-    proc = subprocess.Popen([AIRFLOW, "api-server", "--port", str(port), "--workers", "1"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [AIRFLOW, "api-server", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"api-server exited ({proc.returncode}):\n{(home / 'api-server.log').read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"api-server exited ({proc.returncode}):\n{(home / 'api-server.log').read_text()[-3000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=2) as r:
                     if r.status == 200:
@@ -123,8 +132,9 @@ def _login(b: Browser, base: str) -> None:
     _type(b, "input[name=password]", "admin")
     b.wait_for("!document.querySelector('button[type=submit]').disabled", what="enabled Sign in button")
     b.evaluate("document.querySelector('button[type=submit]').click()")
-    b.wait_for("!location.pathname.startsWith('/auth') && document.readyState === 'complete'",
-               what="the UI after login")
+    b.wait_for(
+        "!location.pathname.startsWith('/auth') && document.readyState === 'complete'", what="the UI after login"
+    )
     cookies = b.send("Network.getCookies", urls=[base])["cookies"]
     assert any(c["name"] == "_token" for c in cookies), cookies
 
@@ -141,14 +151,18 @@ def test_dashboard_and_lineage_in_a_real_browser(airflow_server, browser):
     b.evaluate("document.querySelector('button[aria-label=Browse]').click()")
     item = "[...document.querySelectorAll('[role=menuitem]')].find(e => e.innerText.includes('Stellar lineage'))"
     b.wait_for(f"!!{item}", what="the Stellar lineage menu entry")
-    assert b.wait_for(f"(() => {{ const i = {item}.querySelector('img'); return i && i.complete && i.naturalWidth > 0; }})()",
-                      what="the menu icon")
+    assert b.wait_for(
+        f"(() => {{ const i = {item}.querySelector('img'); return i && i.complete && i.naturalWidth > 0; }})()",
+        what="the menu icon",
+    )
     b.screenshot(ARTIFACTS / "nav-browse-menu.png")
     b.evaluate(f"{item}.click()")
     b.wait_for("location.pathname === '/plugin/stellar-lineage'", what="the plugin route")
-    frame_total = ("(() => { const f = document.querySelector('iframe');"
-                   " const d = f && f.contentDocument; const k = d && d.getElementById('k-total');"
-                   " return k && k.textContent; })()")
+    frame_total = (
+        "(() => { const f = document.querySelector('iframe');"
+        " const d = f && f.contentDocument; const k = d && d.getElementById('k-total');"
+        " return k && k.textContent; })()"
+    )
     assert b.wait_for(f"{frame_total} === '13'", what="dashboard numbers inside the UI iframe", timeout=45)
     assert b.evaluate("document.querySelector('iframe').src") == f"{base}/stellar-lineage/"
     b.pump(1)
@@ -157,7 +171,9 @@ def test_dashboard_and_lineage_in_a_real_browser(airflow_server, browser):
     # 2. The dashboard itself: numbers, drawn charts, base_url-correct DAG links.
     b.navigate(f"{base}/stellar-lineage/?network=public")
     b.wait_for("document.getElementById('k-total').textContent === '13'", what="dashboard numbers")
-    tiles = b.evaluate("['k-complete','k-queue','k-processing','k-stuck'].map(id => document.getElementById(id).textContent)")
+    tiles = b.evaluate(
+        "['k-complete','k-queue','k-processing','k-stuck'].map(id => document.getElementById(id).textContent)"
+    )
     assert tiles == ["6", "3", "2", "1"]
     assert b.evaluate("document.getElementById('t-stuck').classList.contains('alert')") is True
     assert b.evaluate("document.querySelectorAll('#c-hourly rect').length") == 3  # 3 completions in 24 h
@@ -165,23 +181,29 @@ def test_dashboard_and_lineage_in_a_real_browser(airflow_server, browser):
     assert b.evaluate("document.querySelectorAll('#c-status rect').length") == 10
     assert "Saved" in b.evaluate("document.getElementById('c-spend').textContent")
     dag_links = b.evaluate("[...document.querySelectorAll('footer.dags a')].map(a => [a.href, a.target])")
-    assert dag_links == [[f"{base}/dags/{d}", "_top"] for d in (
-        "stellar_lineage_api_pipeline", "stellar_lineage_bigquery_pipeline", "stellar_lineage_enqueue")]
+    assert dag_links == [
+        [f"{base}/dags/{d}", "_top"]
+        for d in ("stellar_lineage_api_pipeline", "stellar_lineage_bigquery_pipeline", "stellar_lineage_enqueue")
+    ]
     assert b.evaluate("document.getElementById('error').hidden") is True
     b.screenshot(ARTIFACTS / "dashboard.png")
 
     # 3. Search box → lineage page, then follow a creator link (relative links one level deeper).
     _type(b, "form.search input[name=account]", K3)
     b.evaluate("document.querySelector('form.search button').click()")
-    b.wait_for("location.pathname === '/stellar-lineage/lineage' && document.querySelectorAll('li.node').length === 4",
-               what="lineage page")
+    b.wait_for(
+        "location.pathname === '/stellar-lineage/lineage' && document.querySelectorAll('li.node').length === 4",
+        what="lineage page",
+    )
     chain = b.evaluate("[...document.querySelectorAll('li.node a.addr')].map(a => a.textContent)")
     assert chain == [K3, K2, chain[2], ROOT]
     assert "reaches the network root" in b.evaluate("document.body.innerText")
     b.screenshot(ARTIFACTS / "lineage.png")
     b.evaluate(f"document.querySelector('a.addr[href*=\"{K2}\"]').click()")
-    b.wait_for(f"location.pathname === '/stellar-lineage/lineage/{K2}' && document.querySelectorAll('li.node').length === 3",
-               what="creator's lineage page")
+    b.wait_for(
+        f"location.pathname === '/stellar-lineage/lineage/{K2}' && document.querySelectorAll('li.node').length === 3",
+        what="creator's lineage page",
+    )
     assert b.evaluate("getComputedStyle(document.querySelector('.card')).borderRadius") == "10px"  # CSS loaded
 
     # 4. Dark mode follows the OS/UI preference.

@@ -63,9 +63,14 @@ class Chains:
         c1 = self._create(ROOT, "c1", 13)
         c2 = self._create(c1, "c2", 14)
         c3 = self._create(c2, "c3", 15)
-        self.leaves = [self._create(hub_a, "leaf-1", 20), self._create(hub_a, "leaf-2", 21),
-                       self._create(hub_b2, "leaf-3", 22), self._create(hub_b2, "leaf-4", 23),
-                       self._create(c3, "leaf-5", 24), self._create(c3, "leaf-6", 25)]
+        self.leaves = [
+            self._create(hub_a, "leaf-1", 20),
+            self._create(hub_a, "leaf-2", 21),
+            self._create(hub_b2, "leaf-3", 22),
+            self._create(hub_b2, "leaf-4", 23),
+            self._create(c3, "leaf-5", 24),
+            self._create(c3, "leaf-6", 25),
+        ]
         bad = self.leaves[0]
         self.invalid = bad[:-1] + ("A" if bad[-1] != "A" else "B")  # checksum no longer matches
         with pytest.raises(InvalidAddress):
@@ -126,35 +131,57 @@ def stack(request, tmp_path_factory):
         emulator.start()
         load_hubble(Emulator(emulator.url), chains.ds)
         t_emulator = time.monotonic() - t0
-        airflow = AirflowStandalone(base / "airflow-home", paused_at_creation=True, extra_env={
-            "AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store_path),
-            "AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE": "6000",
-            "AIRFLOW_VAR_STELLAR_LINEAGE_STELLAR_EXPERT_REQUESTS_PER_MINUTE": "6000",
-            "AIRFLOW_CONN_HORIZON_PUBLIC": json.dumps({"conn_type": "http", "host": horizon.url}),
-            "AIRFLOW_CONN_STELLAR_EXPERT": json.dumps({"conn_type": "http", "host": expert.url}),
-            "STELLAR_LINEAGE_RATELIMIT_DIR": str(base / "ratelimit"),
-            "BIGQUERY_EMULATOR_HOST": emulator.url,
-            "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": json.dumps({
-                "conn_type": "google_cloud_platform",
-                "extra": {"is_anonymous": True, "project": "test-project", "use_legacy_sql": False,
-                          "location": "US"}}),
-        })
+        airflow = AirflowStandalone(
+            base / "airflow-home",
+            paused_at_creation=True,
+            extra_env={
+                "AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store_path),
+                "AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE": "6000",
+                "AIRFLOW_VAR_STELLAR_LINEAGE_STELLAR_EXPERT_REQUESTS_PER_MINUTE": "6000",
+                "AIRFLOW_CONN_HORIZON_PUBLIC": json.dumps({"conn_type": "http", "host": horizon.url}),
+                "AIRFLOW_CONN_STELLAR_EXPERT": json.dumps({"conn_type": "http", "host": expert.url}),
+                "STELLAR_LINEAGE_RATELIMIT_DIR": str(base / "ratelimit"),
+                "BIGQUERY_EMULATOR_HOST": emulator.url,
+                "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": json.dumps(
+                    {
+                        "conn_type": "google_cloud_platform",
+                        "extra": {
+                            "is_anonymous": True,
+                            "project": "test-project",
+                            "use_legacy_sql": False,
+                            "location": "US",
+                        },
+                    }
+                ),
+            },
+        )
         try:
             airflow.start(timeout=240)
             airflow.wait_dags([ENQUEUE, BIGQUERY, API], timeout=240)
         except BaseException:
             _report(request, airflow.diagnostics())
             raise
-        _report(request, f"\n[e2e] Airflow up at {airflow.url} after {time.monotonic() - t0:.0f} s "
-                         f"(BigQuery emulator + Hubble tables {t_emulator:.0f} s; home {airflow.home})")
-        yield {"airflow": airflow, "chains": chains, "store_path": store_path, "horizon": horizon,
-               "emulator": Emulator(emulator.url), "t0": t0}
+        _report(
+            request,
+            f"\n[e2e] Airflow up at {airflow.url} after {time.monotonic() - t0:.0f} s "
+            f"(BigQuery emulator + Hubble tables {t_emulator:.0f} s; home {airflow.home})",
+        )
+        yield {
+            "airflow": airflow,
+            "chains": chains,
+            "store_path": store_path,
+            "horizon": horizon,
+            "emulator": Emulator(emulator.url),
+            "t0": t0,
+        }
     finally:
         if airflow is not None:
             stop = airflow.stop(grace=60)
-            _report(request, f"[e2e] Airflow stopped in {stop['seconds']} s"
-                             + (f"; SIGKILL was needed for {stop['sigkilled']}" if stop["sigkilled"] else
-                                " by SIGINT alone"))
+            _report(
+                request,
+                f"[e2e] Airflow stopped in {stop['seconds']} s"
+                + (f"; SIGKILL was needed for {stop['sigkilled']}" if stop["sigkilled"] else " by SIGINT alone"),
+            )
             if stop["survivors"]:
                 problems.append(f"Airflow processes survived shutdown: {stop['survivors']}")
         survivors = emulator.stop()
@@ -198,8 +225,13 @@ def test_end_to_end(stack, request):
         # -- 2. BigQuery within budget: one Hubble job, BIGQUERY ----------------------------------
         t = time.monotonic()
         first = _bq_run(airflow, "e2e_bigquery_approved")
-        assert first["states"] == {"check_settings": "success", "claim_batch": "success", "cost_guard": "success",
-                                   "hubble_query": "success", "api_fallback": "skipped"}, first["states"]
+        assert first["states"] == {
+            "check_settings": "success",
+            "claim_batch": "success",
+            "cost_guard": "success",
+            "hubble_query": "success",
+            "api_fallback": "skipped",
+        }, first["states"]
         assert first["decision"]["decision"] == "approved" and first["decision"]["estimate_usd"] > 0
         assert len(first["claimed"]) == BQ_BATCH and first["claimed"] <= set(chains.leaves)
         shim = stack["emulator"].stats()
@@ -210,8 +242,13 @@ def test_end_to_end(stack, request):
         t = time.monotonic()
         airflow.set_variable(COST_LIMIT_VAR, "0")
         second = _bq_run(airflow, "e2e_bigquery_fallback")
-        assert second["states"] == {"check_settings": "success", "claim_batch": "success", "cost_guard": "success",
-                                    "hubble_query": "skipped", "api_fallback": "success"}, second["states"]
+        assert second["states"] == {
+            "check_settings": "success",
+            "claim_batch": "success",
+            "cost_guard": "success",
+            "hubble_query": "skipped",
+            "api_fallback": "success",
+        }, second["states"]
         assert second["decision"]["decision"] == "refused_cost" and not second["decision"]["approved"]
         assert len(second["claimed"]) == BQ_BATCH and not second["claimed"] & first["claimed"]
         # claim order: the chains the first batch started (CHAIN priority) come before new leaves
@@ -225,14 +262,18 @@ def test_end_to_end(stack, request):
         t = time.monotonic()
         airflow.set_paused(API, False)
         with SqliteLineageStore(stack["store_path"], migrate=False) as store:
+
             def drained() -> bool:
                 airflow.snapshot()
                 records = store.get_many("public", sorted(chains.accounts))
                 runs = airflow.runs(API)
-                return (len(records) == len(chains.accounts)
-                        and all(r.status == "COMPLETE" for r in records.values())
-                        and store.queue_depth("public") == 0
-                        and runs and all(r["state"] in ("success", "failed") for r in runs))
+                return (
+                    len(records) == len(chains.accounts)
+                    and all(r.status == "COMPLETE" for r in records.values())
+                    and store.queue_depth("public") == 0
+                    and runs
+                    and all(r["state"] in ("success", "failed") for r in runs)
+                )
 
             def progress() -> str:
                 records = store.get_many("public", sorted(chains.accounts))
@@ -242,9 +283,15 @@ def test_end_to_end(stack, request):
                 runs = [(r["dag_run_id"], r["run_type"], r["state"]) for r in airflow.runs(API)]
                 return f"records by status: {by_status} of {len(chains.accounts)}; API DAG runs: {runs}"
 
-            wait_for("the scheduled API DAG to complete every chain and empty the queue", drained,
-                     timeout=330, interval=5, on_timeout=progress)
+            wait_for(
+                "the scheduled API DAG to complete every chain and empty the queue",
+                drained,
+                timeout=330,
+                interval=5,
+                on_timeout=progress,
+            )
         airflow.set_paused(API, True)
+
         # A slot may have started between the last check and the pause: let it finish (it finds an
         # empty queue). A run created but still queued never starts on a paused DAG.
         def settled() -> list[dict[str, Any]] | None:
@@ -284,10 +331,15 @@ def test_end_to_end(stack, request):
                 assert store.get(network, chains.invalid) is None, f"invalid address stored on {network}"
             assert store.pending_accounts(None, limit=1000, stuck_threshold=dt.timedelta(minutes=15)) == []
             stats_now = store.stats("public", stuck_threshold=dt.timedelta(minutes=15))
-        counts = {s: sum(1 for v in expected_source.values() if v == s)
-                  for s in ("API", "BIGQUERY", "BIGQUERY_WITH_API_FALLBACK")}
-        assert counts == {"API": len(chains.accounts) - BQ_BATCH - len(fallback), "BIGQUERY": BQ_BATCH,
-                          "BIGQUERY_WITH_API_FALLBACK": len(fallback)}
+        counts = {
+            s: sum(1 for v in expected_source.values() if v == s)
+            for s in ("API", "BIGQUERY", "BIGQUERY_WITH_API_FALLBACK")
+        }
+        assert counts == {
+            "API": len(chains.accounts) - BQ_BATCH - len(fallback),
+            "BIGQUERY": BQ_BATCH,
+            "BIGQUERY_WITH_API_FALLBACK": len(fallback),
+        }
         assert len(fallback) > BQ_BATCH and ROOT in fallback  # the fallback really climbed
         assert api_completed == counts["API"], f"API DAG runs completed {api_completed}, store says {counts}"
 
@@ -296,15 +348,35 @@ def test_end_to_end(stack, request):
         assert airflow.raw("GET", path, auth=False)[0] == 401
         ps = airflow.request("GET", path)
         total = len(chains.accounts)
-        assert {k: ps[k] for k in ("api_total", "bigquery_total", "bigquery_with_fallback_total", "complete_total",
-                                   "pending_total", "processing_total", "failed_total", "invalid_total",
-                                   "total_accounts")} == {
-            "api_total": counts["API"], "bigquery_total": counts["BIGQUERY"],
-            "bigquery_with_fallback_total": counts["BIGQUERY_WITH_API_FALLBACK"], "complete_total": total,
-            "pending_total": 0, "processing_total": 0, "failed_total": 0, "invalid_total": 0,
-            "total_accounts": total}, (ps, stats_now)
-        assert ps["last_24h"] == {"api": counts["API"], "bigquery": counts["BIGQUERY"],
-                                  "bigquery_with_fallback": counts["BIGQUERY_WITH_API_FALLBACK"]}, ps
+        assert {
+            k: ps[k]
+            for k in (
+                "api_total",
+                "bigquery_total",
+                "bigquery_with_fallback_total",
+                "complete_total",
+                "pending_total",
+                "processing_total",
+                "failed_total",
+                "invalid_total",
+                "total_accounts",
+            )
+        } == {
+            "api_total": counts["API"],
+            "bigquery_total": counts["BIGQUERY"],
+            "bigquery_with_fallback_total": counts["BIGQUERY_WITH_API_FALLBACK"],
+            "complete_total": total,
+            "pending_total": 0,
+            "processing_total": 0,
+            "failed_total": 0,
+            "invalid_total": 0,
+            "total_accounts": total,
+        }, (ps, stats_now)
+        assert ps["last_24h"] == {
+            "api": counts["API"],
+            "bigquery": counts["BIGQUERY"],
+            "bigquery_with_fallback": counts["BIGQUERY_WITH_API_FALLBACK"],
+        }, ps
         spend = ps["bigquery_spend"]
         assert spend["total_usd"] > 0 and spend["saved_usd"] > 0 and spend["cost_per_account_usd"] > 0, spend
     except BaseException:
@@ -312,6 +384,10 @@ def test_end_to_end(stack, request):
         raise
     finally:
         elapsed = time.monotonic() - stack["t0"]
-        _report(request, "[e2e] phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items())
-                + f"; {elapsed:.0f} s since start-up began")
+        _report(
+            request,
+            "[e2e] phases: "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items())
+            + f"; {elapsed:.0f} s since start-up began",
+        )
     assert elapsed < BUDGET_SECONDS, f"e2e took {elapsed:.0f} s, budget {BUDGET_SECONDS} s"

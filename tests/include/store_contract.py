@@ -240,8 +240,7 @@ class StoreContract:
     def test_completions_older_than_24h_leave_last_24h(self, store):
         store.enqueue("public", [B])
         store.claim_batch(1, pipeline="API", owner="w")
-        store.complete("public", B, owner="w", result=result(), source="API",
-                       now=utcnow() - dt.timedelta(hours=25))
+        store.complete("public", B, owner="w", result=result(), source="API", now=utcnow() - dt.timedelta(hours=25))
         stats = store.stats("public", stuck_threshold=STUCK)
         assert stats["complete_by_source"]["API"] == 1
         assert stats["last_24h_by_source"]["API"] == 0

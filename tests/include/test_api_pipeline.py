@@ -28,8 +28,14 @@ def test_chain_climbs_to_root_in_one_call(sqlite_store, tmp_path):
     settings = scenario_settings()
     with running_stack(tmp_path / "rl", ds) as stack:
         sqlite_store.enqueue("public", [chain[0]])
-        summary = process_claimed(sqlite_store, claim_all(sqlite_store), settings=settings, source="API",
-                                  owner="run-1", client_factory=factory_for(stack, settings))
+        summary = process_claimed(
+            sqlite_store,
+            claim_all(sqlite_store),
+            settings=settings,
+            source="API",
+            owner="run-1",
+            client_factory=factory_for(stack, settings),
+        )
     assert summary["complete"] == 7 and summary["climbed"] == 6
     records = sqlite_store.get_many("public", chain)
     assert all(records[a].status == "COMPLETE" and records[a].pipeline_source == "API" for a in chain)
@@ -45,9 +51,15 @@ def test_deadline_releases_unstarted_work(sqlite_store, tmp_path):
     settings = scenario_settings()
     with running_stack(tmp_path / "rl", ds) as stack:
         sqlite_store.enqueue("public", [chain[0]])
-        summary = process_claimed(sqlite_store, claim_all(sqlite_store), settings=settings, source="API",
-                                  owner="run-1", deadline=time.monotonic() - 1,
-                                  client_factory=factory_for(stack, settings))
+        summary = process_claimed(
+            sqlite_store,
+            claim_all(sqlite_store),
+            settings=settings,
+            source="API",
+            owner="run-1",
+            deadline=time.monotonic() - 1,
+            client_factory=factory_for(stack, settings),
+        )
     assert summary["complete"] == 0 and summary["released"] == 1
     rec = sqlite_store.get("public", chain[0])
     assert rec.status == "PENDING" and rec.retry_count == 0
@@ -58,16 +70,26 @@ def test_outcomes_invalid_and_transient(sqlite_store, tmp_path):
     with running_stack(tmp_path / "rl", scenario_dataset()) as stack:
         sqlite_store.enqueue("public", [A["ghost"], A["alice"]])
         claimed = claim_all(sqlite_store)
-        summary = process_claimed(sqlite_store, [c for c in claimed if c["account"] == A["ghost"]],
-                                  settings=settings, source="API", owner="run-1",
-                                  client_factory=factory_for(stack, settings))
+        summary = process_claimed(
+            sqlite_store,
+            [c for c in claimed if c["account"] == A["ghost"]],
+            settings=settings,
+            source="API",
+            owner="run-1",
+            client_factory=factory_for(stack, settings),
+        )
         assert summary["invalid"] == 1
         ghost = sqlite_store.get("public", A["ghost"])
         assert ghost.status == "INVALID" and "404" in ghost.last_error
         stack.horizon.faults.fail_5xx = 10_000
-        summary = process_claimed(sqlite_store, [c for c in claimed if c["account"] == A["alice"]],
-                                  settings=settings, source="API", owner="run-1",
-                                  client_factory=factory_for(stack, settings))
+        summary = process_claimed(
+            sqlite_store,
+            [c for c in claimed if c["account"] == A["alice"]],
+            settings=settings,
+            source="API",
+            owner="run-1",
+            client_factory=factory_for(stack, settings),
+        )
     assert summary["retry_later"] == 1
     alice = sqlite_store.get("public", A["alice"])
     assert alice.status == "PENDING" and alice.retry_count == 1 and "503" in alice.last_error
@@ -81,16 +103,26 @@ class _CyclicClient:
 
     def fetch_lineage(self, account):
         self.calls.append(account)
-        return LineageResult(creator=self.pairs[account], created_at=None, creator_source="horizon",
-                             children={"count": 0, "children": [], "complete": True, "source": "horizon"})
+        return LineageResult(
+            creator=self.pairs[account],
+            created_at=None,
+            creator_source="horizon",
+            children={"count": 0, "children": [], "complete": True, "source": "horizon"},
+        )
 
 
 def test_cycle_in_bad_data_terminates(sqlite_store):
     x, y = A["alice"], A["bob"]
     client = _CyclicClient({x: y, y: x})
     sqlite_store.enqueue("public", [x])
-    summary = process_claimed(sqlite_store, claim_all(sqlite_store), settings=scenario_settings(),
-                              source="API", owner="run-1", client_factory=lambda n: client)
+    summary = process_claimed(
+        sqlite_store,
+        claim_all(sqlite_store),
+        settings=scenario_settings(),
+        source="API",
+        owner="run-1",
+        client_factory=lambda n: client,
+    )
     assert client.calls == [x, y]
     assert summary["complete"] == 2
     assert sqlite_store.lineage("public", x)["chain"][0].stellar_account == y
@@ -101,10 +133,22 @@ def test_retried_task_skips_what_it_finished(sqlite_store):
     client = _CyclicClient({x: None, y: None})
     sqlite_store.enqueue("public", [x, y])
     claimed = claim_all(sqlite_store)
-    process_claimed(sqlite_store, claimed[:1], settings=scenario_settings(), source="API", owner="run-1",
-                    client_factory=lambda n: client)
-    again = process_claimed(sqlite_store, claimed, settings=scenario_settings(), source="API", owner="run-1",
-                            client_factory=lambda n: client)
+    process_claimed(
+        sqlite_store,
+        claimed[:1],
+        settings=scenario_settings(),
+        source="API",
+        owner="run-1",
+        client_factory=lambda n: client,
+    )
+    again = process_claimed(
+        sqlite_store,
+        claimed,
+        settings=scenario_settings(),
+        source="API",
+        owner="run-1",
+        client_factory=lambda n: client,
+    )
     assert again["complete"] == 1 and client.calls == [x, y]
 
 
@@ -113,9 +157,16 @@ def test_fallback_source_and_priority_of_climbed_creators(sqlite_store, tmp_path
     settings = scenario_settings()
     with running_stack(tmp_path / "rl", ds) as stack:
         sqlite_store.enqueue("public", [chain[0]])
-        process_claimed(sqlite_store, claim_all(sqlite_store, pipeline="BIGQUERY"), settings=settings,
-                        source="BIGQUERY_WITH_API_FALLBACK", owner="run-1", pipeline="BIGQUERY",
-                        client_factory=factory_for(stack, settings), climb=False)
+        process_claimed(
+            sqlite_store,
+            claim_all(sqlite_store, pipeline="BIGQUERY"),
+            settings=settings,
+            source="BIGQUERY_WITH_API_FALLBACK",
+            owner="run-1",
+            pipeline="BIGQUERY",
+            client_factory=factory_for(stack, settings),
+            climb=False,
+        )
     leaf = sqlite_store.get("public", chain[0])
     assert leaf.pipeline_source == "BIGQUERY_WITH_API_FALLBACK"
     assert json.loads(leaf.child_accounts_json)["complete"] is True
@@ -123,8 +174,9 @@ def test_fallback_source_and_priority_of_climbed_creators(sqlite_store, tmp_path
     assert parent.status == "PENDING" and parent.priority == Priority.CHAIN
 
 
-@pytest.mark.parametrize(("rpm", "depth", "window", "expected"),
-                         [(60, 500, 90, 45), (60, 3, 90, 3), (60, 0, 90, 0), (1, 50, 90, 1)])
+@pytest.mark.parametrize(
+    ("rpm", "depth", "window", "expected"), [(60, 500, 90, 45), (60, 3, 90, 3), (60, 0, 90, 0), (1, 50, 90, 1)]
+)
 def test_auto_batch_size(rpm, depth, window, expected):
     assert auto_batch_size(scenario_settings(horizon_requests_per_minute=rpm), depth, window) == expected
 
@@ -139,8 +191,15 @@ def test_rate_budget_past_deadline_releases_instead_of_waiting(sqlite_store, tmp
         stack.limiter.pause("horizon", 100, "HTTP 429 seen by another task")
         sqlite_store.enqueue("public", [chain[0]])
         t0 = time.monotonic()
-        summary = process_claimed(sqlite_store, claim_all(sqlite_store), settings=settings, source="API",
-                                  owner="run-1", deadline=t0 + 70, client_factory=factory_for(stack, settings))
+        summary = process_claimed(
+            sqlite_store,
+            claim_all(sqlite_store),
+            settings=settings,
+            source="API",
+            owner="run-1",
+            deadline=t0 + 70,
+            client_factory=factory_for(stack, settings),
+        )
         elapsed = time.monotonic() - t0
         assert stack.horizon.count() == 0
     assert elapsed < 10, elapsed

@@ -29,9 +29,20 @@ class RecordingCluster:
 
 
 def test_self_hosted_goes_through_the_provider_hook(monkeypatch):
-    set_conn(monkeypatch, host="10.0.0.1,10.0.0.2", port=9142, schema="lineage", login="app",
-             password="pw", extra={"protocol_version": 5, "ssl_options": {"ca_certs": "/etc/ca.pem"},
-                                   "consistency": "QUORUM", "serial_consistency": "LOCAL_SERIAL"})
+    set_conn(
+        monkeypatch,
+        host="10.0.0.1,10.0.0.2",
+        port=9142,
+        schema="lineage",
+        login="app",
+        password="pw",
+        extra={
+            "protocol_version": 5,
+            "ssl_options": {"ca_certs": "/etc/ca.pem"},
+            "consistency": "QUORUM",
+            "serial_consistency": "LOCAL_SERIAL",
+        },
+    )
     cluster, keyspace, consistency = build_cluster()
     assert cluster.contact_points == ["10.0.0.1", "10.0.0.2"] and cluster.port == 9142
     assert cluster.protocol_version == 5 and cluster.ssl_options == {"ca_certs": "/etc/ca.pem"}
@@ -43,8 +54,12 @@ def test_self_hosted_goes_through_the_provider_hook(monkeypatch):
 
 
 def test_astra_bundle_builds_a_cloud_cluster_with_the_token(monkeypatch, caplog):
-    set_conn(monkeypatch, schema="stellarmapweb", password=TOKEN,
-             extra={"secure_connect_bundle": "/secrets/secure-connect-db.zip", "protocol_version": 4})
+    set_conn(
+        monkeypatch,
+        schema="stellarmapweb",
+        password=TOKEN,
+        extra={"secure_connect_bundle": "/secrets/secure-connect-db.zip", "protocol_version": 4},
+    )
     monkeypatch.setattr(cassandra_connect, "Cluster", RecordingCluster)
     caplog.set_level(logging.DEBUG)
     cluster, keyspace, consistency = build_cluster()
@@ -67,8 +82,12 @@ def test_astra_without_token_is_refused_without_leaking(monkeypatch):
 
 
 def test_astra_with_ssl_options_is_refused(monkeypatch):
-    set_conn(monkeypatch, schema="ks", password=TOKEN,
-             extra={"secure_connect_bundle": "/b.zip", "ssl_options": {"ca_certs": "x"}})
+    set_conn(
+        monkeypatch,
+        schema="ks",
+        password=TOKEN,
+        extra={"secure_connect_bundle": "/b.zip", "ssl_options": {"ca_certs": "x"}},
+    )
     with pytest.raises(CassandraConfigError) as err:
         build_cluster()
     assert "ssl_options" in str(err.value) and TOKEN not in str(err.value)
@@ -90,6 +109,11 @@ def test_bad_consistency_names_the_extra(monkeypatch):
 def test_describe_never_contains_the_password(monkeypatch):
     from airflow.sdk import Connection
 
-    conn = Connection(conn_id="c", conn_type="cassandra", schema="ks", password=TOKEN,
-                      extra=json.dumps({"secure_connect_bundle": "/b.zip"}))
+    conn = Connection(
+        conn_id="c",
+        conn_type="cassandra",
+        schema="ks",
+        password=TOKEN,
+        extra=json.dumps({"secure_connect_bundle": "/b.zip"}),
+    )
     assert TOKEN not in describe(conn) and "/b.zip" in describe(conn)

@@ -49,8 +49,12 @@ def test_next_is_present_on_an_empty_last_page(servers):
 
 def test_invalid_limit_order_and_account(servers):
     _, horizon, _ = servers
-    for params, field in (({"limit": 201}, "limit"), ({"limit": 0}, "limit"), ({"order": "up"}, "order"),
-                          ({"cursor": "abc"}, "cursor")):
+    for params, field in (
+        ({"limit": 201}, "limit"),
+        ({"limit": 0}, "limit"),
+        ({"order": "up"}, "order"),
+        ({"cursor": "abc"}, "cursor"),
+    ):
         r = get(horizon, f"/accounts/{A['hub']}/payments", **params)
         assert r.status_code == 400 and r.headers["Content-Type"].startswith("application/problem+json")
         assert r.json()["extras"]["invalid_field"] == field
@@ -61,8 +65,12 @@ def test_invalid_limit_order_and_account(servers):
 def test_not_found_problem_is_exact(servers):
     _, horizon, _ = servers
     body = get(horizon, f"/accounts/{A['ghost']}").json()
-    assert body == {"type": "https://stellar.org/horizon-errors/not_found", "title": "Resource Missing",
-                    "status": 404, "detail": NOT_FOUND_DETAIL}
+    assert body == {
+        "type": "https://stellar.org/horizon-errors/not_found",
+        "title": "Resource Missing",
+        "status": 404,
+        "detail": NOT_FOUND_DETAIL,
+    }
     # ...while the merged account's history is still served
     ops = get(horizon, f"/accounts/{A['ghost']}/payments").json()["_embedded"]["records"]
     assert [o["type"] for o in ops] == ["create_account", "account_merge"]
@@ -107,8 +115,7 @@ def test_stellar_expert_routes(servers):
     listed = get(expert, f"/explorer/public/directory/{A['alice']}").json()  # legacy path
     assert listed["tags"] == ["anchor", "issuer"]
     assert get(expert, "/explorer/public/tx").status_code == 402
-    ok = requests.get(expert.url + "/explorer/public/tx", headers={"Authorization": "Bearer k3y-for-tests"},
-                      timeout=5)
+    ok = requests.get(expert.url + "/explorer/public/tx", headers={"Authorization": "Bearer k3y-for-tests"}, timeout=5)
     assert ok.status_code == 200
 
 

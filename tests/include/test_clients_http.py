@@ -175,23 +175,37 @@ def test_api_key_is_sent_but_never_logged(stack, caplog):
 
 
 def test_endpoint_from_connection_variants():
-    conn = types.SimpleNamespace(conn_id="horizon_public", host="horizon.example", schema="", port=8443,
-                                 password=SECRET, extra_dejson={"api_key_header": "X-API-Key",
-                                                                "headers": {"X-Client": "lineage"}})
+    conn = types.SimpleNamespace(
+        conn_id="horizon_public",
+        host="horizon.example",
+        schema="",
+        port=8443,
+        password=SECRET,
+        extra_dejson={"api_key_header": "X-API-Key", "headers": {"X-Client": "lineage"}},
+    )
     ep = endpoint_from_connection(conn)
     assert ep.base_url == "https://horizon.example:8443"
     assert dict(ep.headers) == {"X-Client": "lineage", "X-API-Key": SECRET}
-    conn = types.SimpleNamespace(conn_id="stellar_expert", host="https://api.stellar.expert/", schema=None,
-                                 port=None, password=None, extra_dejson={})
+    conn = types.SimpleNamespace(
+        conn_id="stellar_expert",
+        host="https://api.stellar.expert/",
+        schema=None,
+        port=None,
+        password=None,
+        extra_dejson={},
+    )
     assert endpoint_from_connection(conn) == Endpoint("https://api.stellar.expert", {})
     with pytest.raises(ValueError, match="has no host"):
-        endpoint_from_connection(types.SimpleNamespace(conn_id="x", host="", schema=None, port=None,
-                                                       password=None, extra_dejson={}))
+        endpoint_from_connection(
+            types.SimpleNamespace(conn_id="x", host="", schema=None, port=None, password=None, extra_dejson={})
+        )
 
 
 def test_connections_resolved_through_airflow(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_HORIZON_TESTNET",
-                       '{"conn_type": "http", "host": "http://127.0.0.1:1234", "password": "%s"}' % SECRET)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HORIZON_TESTNET",
+        '{"conn_type": "http", "host": "http://127.0.0.1:1234", "password": "%s"}' % SECRET,
+    )
     ep = resolve_endpoint("horizon_testnet")
     assert ep.base_url == "http://127.0.0.1:1234"
     assert dict(ep.headers) == {"Authorization": f"Bearer {SECRET}"}

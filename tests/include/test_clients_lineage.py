@@ -21,8 +21,10 @@ def stack(tmp_path):
 
 
 def horizon_requests(stack) -> list[str]:
-    return [r.path + ("?" + "&".join(f"{k}={v}" for k, v in sorted(r.query.items())) if r.query else "")
-            for r in stack.horizon.request_log()]
+    return [
+        r.path + ("?" + "&".join(f"{k}={v}" for k, v in sorted(r.query.items())) if r.query else "")
+        for r in stack.horizon.request_log()
+    ]
 
 
 def test_normal_account_exact_result_in_two_horizon_requests(stack):
@@ -35,44 +37,72 @@ def test_normal_account_exact_result_in_two_horizon_requests(stack):
         home_domain="alice.example",
         xlm_balance="47.8456789",  # 50 + 12.3456789 - 5 - 2.5 - 7, exact string
         attributes={
-            "flags": {"auth_required": False, "auth_revocable": True, "auth_immutable": False,
-                      "auth_clawback_enabled": False},
+            "flags": {
+                "auth_required": False,
+                "auth_revocable": True,
+                "auth_immutable": False,
+                "auth_clawback_enabled": False,
+            },
             "thresholds": {"low_threshold": 1, "med_threshold": 2, "high_threshold": 3},
-            "signers": [{"weight": 1, "key": A["bob"], "type": "ed25519_public_key"},
-                        {"weight": 1, "key": A["alice"], "type": "ed25519_public_key"}],
-            "sequence": str(100 << 32), "subentry_count": 4, "num_sponsoring": 0, "num_sponsored": 1,
-            "sponsor": A["funder"], "last_modified_ledger": 220,
-            "last_modified_time": iso(ds.close_time(220)), "data_keys": ["config"],
+            "signers": [
+                {"weight": 1, "key": A["bob"], "type": "ed25519_public_key"},
+                {"weight": 1, "key": A["alice"], "type": "ed25519_public_key"},
+            ],
+            "sequence": str(100 << 32),
+            "subentry_count": 4,
+            "num_sponsoring": 0,
+            "num_sponsored": 1,
+            "sponsor": A["funder"],
+            "last_modified_ledger": 220,
+            "last_modified_time": iso(ds.close_time(220)),
+            "data_keys": ["config"],
         },
         assets=[trustline, pool],
-        children={"count": 3, "complete": True, "source": "horizon", "children": [
-            {"account": A["bob"], "created_at": iso(ds.close_time(102)), "starting_balance": "5.0000000"},
-            {"account": A["carol"], "created_at": iso(ds.close_time(103)), "starting_balance": "2.5000000"},
-            {"account": A["phoenix"], "created_at": iso(ds.close_time(220)), "starting_balance": "7.0000000"}]},
+        children={
+            "count": 3,
+            "complete": True,
+            "source": "horizon",
+            "children": [
+                {"account": A["bob"], "created_at": iso(ds.close_time(102)), "starting_balance": "5.0000000"},
+                {"account": A["carol"], "created_at": iso(ds.close_time(103)), "starting_balance": "2.5000000"},
+                {"account": A["phoenix"], "created_at": iso(ds.close_time(220)), "starting_balance": "7.0000000"},
+            ],
+        },
         tags=["anchor", "issuer"],
         creator_source="horizon",
     )
     last_modified = dt.datetime.fromisoformat(result.attributes["last_modified_time"].replace("Z", "+00:00"))
     assert result.created_at != last_modified  # the seed's bug: creation time taken from last_modified_time
     assert pool["asset_type"] == "liquidity_pool_shares" and pool["liquidity_pool_id"] == LP_ID
-    assert horizon_requests(stack) == [f"/accounts/{A['alice']}",
-                                       f"/accounts/{A['alice']}/payments?limit=200&order=desc"]
+    assert horizon_requests(stack) == [
+        f"/accounts/{A['alice']}",
+        f"/accounts/{A['alice']}/payments?limit=200&order=desc",
+    ]
     assert [r.path for r in stack.expert.request_log()] == [f"/explorer/directory/{A['alice']}"]
 
 
 def test_root_account_is_genesis_without_creator(stack):
     result = stack.client().fetch_lineage(A["root"])
     assert (result.creator, result.created_at, result.creator_source) == (None, None, "genesis")
-    assert result.children == {"count": 2, "complete": True, "source": "horizon", "children": [
-        {"account": A["funder"], "created_at": iso(stack.ds.close_time(3)), "starting_balance": "1000000.0000000"},
-        {"account": A["issuer"], "created_at": iso(stack.ds.close_time(4)), "starting_balance": "1000.0000000"}]}
+    assert result.children == {
+        "count": 2,
+        "complete": True,
+        "source": "horizon",
+        "children": [
+            {"account": A["funder"], "created_at": iso(stack.ds.close_time(3)), "starting_balance": "1000000.0000000"},
+            {"account": A["issuer"], "created_at": iso(stack.ds.close_time(4)), "starting_balance": "1000.0000000"},
+        ],
+    }
     assert stack.expert.count("/account/") == 0  # genesis is known locally, no SE creator lookup
 
 
 def test_merged_and_recreated_account_takes_latest_creation(stack):
     result = stack.client().fetch_lineage(A["phoenix"])
     assert (result.creator, result.created_at, result.creator_source) == (
-        A["alice"], stack.ds.close_time(220), "horizon")
+        A["alice"],
+        stack.ds.close_time(220),
+        "horizon",
+    )
     assert result.xlm_balance == "7.0000000"
     assert result.children == {"count": 0, "children": [], "complete": True, "source": "horizon"}
 
@@ -93,14 +123,22 @@ def test_account_older_than_horizon_history_gets_creator_from_stellar_expert(sta
     stack.ds.elder_ledger = 1000  # retention floor: old's create_account (ledger 50) is not served
     result = stack.client().fetch_lineage(A["old"])
     assert (result.creator, result.created_at, result.creator_source) == (
-        A["funder"], stack.ds.close_time(50), "stellar_expert")
+        A["funder"],
+        stack.ds.close_time(50),
+        "stellar_expert",
+    )
     assert result.xlm_balance == "501.0000000"
     # Created before the window: older children could exist, so the list is not complete.
     assert result.children == {"count": 0, "children": [], "complete": False, "source": "horizon"}
-    assert horizon_requests(stack) == [f"/accounts/{A['old']}", f"/accounts/{A['old']}/payments?limit=200&order=desc",
-                                       "/"]
+    assert horizon_requests(stack) == [
+        f"/accounts/{A['old']}",
+        f"/accounts/{A['old']}/payments?limit=200&order=desc",
+        "/",
+    ]
     assert [r.path for r in stack.expert.request_log()] == [
-        f"/explorer/public/account/{A['old']}", f"/explorer/directory/{A['old']}"]
+        f"/explorer/public/account/{A['old']}",
+        f"/explorer/directory/{A['old']}",
+    ]
 
 
 def test_root_document_is_cached_per_client(stack):
@@ -143,7 +181,10 @@ def test_page_cap_marks_children_incomplete(stack):
     assert result.children["children"][0]["account"] == address(f"scenario-hub-child-{HUB_CHILDREN - 400}")
     # Its own creation op is beyond the cap, so the creator comes from Stellar Expert's full history.
     assert (result.creator, result.created_at, result.creator_source) == (
-        A["funder"], stack.ds.close_time(400), "stellar_expert")
+        A["funder"],
+        stack.ds.close_time(400),
+        "stellar_expert",
+    )
     assert stack.horizon.count("/payments") == 2
 
 

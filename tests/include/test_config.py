@@ -25,8 +25,14 @@ def test_defaults_match_design():
 
 
 def test_values_are_parsed():
-    s = parse_settings({"api_pipeline_enabled": "False", "api_pipeline_batch_size": "7",
-                        "store_backend": "Cassandra", "bigquery_job_labels": '{"team": "data"}'})
+    s = parse_settings(
+        {
+            "api_pipeline_enabled": "False",
+            "api_pipeline_batch_size": "7",
+            "store_backend": "Cassandra",
+            "bigquery_job_labels": '{"team": "data"}',
+        }
+    )
     assert s.api_pipeline_enabled is False and s.api_pipeline_batch_size == 7
     assert s.store_backend == "cassandra" and s.bigquery_job_labels == {"team": "data"}
 

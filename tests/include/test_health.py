@@ -35,8 +35,14 @@ def test_recent_completion_means_progress(sqlite_store):
     sqlite_store.enqueue("public", [A, B])
     sqlite_store.claim_batch(1, pipeline="API", owner="w", network="public", accounts=[B])
     later = utcnow() + dt.timedelta(minutes=45)
-    sqlite_store.complete("public", B, owner="w", result=LineageResult(creator=None, created_at=None),
-                          source="API", now=later - dt.timedelta(minutes=5))
+    sqlite_store.complete(
+        "public",
+        B,
+        owner="w",
+        result=LineageResult(creator=None, created_at=None),
+        source="API",
+        now=later - dt.timedelta(minutes=5),
+    )
     assert check_health(sqlite_store, defaults(), now=later)["problems"] == []
 
 

@@ -48,12 +48,15 @@ def test_tiny_estimate_is_billed_at_the_per_table_minimum():
     assert d.max_bytes_billed >= 2 * cost.MIN_BILLED_PER_TABLE  # else BigQuery would refuse the job
 
 
-@pytest.mark.parametrize("kw, estimate, spent, expected", [
-    ({}, 130 * GB, 0.0, cost.REFUSED_COST),                                   # $0.74 > $0.71
-    ({"bigquery_cost_limit_usd": 100.0, "bigquery_daily_budget_usd": 100.0}, 146 * GB, 0.0, cost.REFUSED_SIZE),
-    ({"bigquery_daily_budget_usd": 1.0}, 95 * GB, 0.5, cost.REFUSED_BUDGET),  # 0.5 + 0.54 > 1.0
-    ({"bigquery_daily_budget_usd": 1.1}, 95 * GB, 0.5, cost.APPROVED),
-])
+@pytest.mark.parametrize(
+    "kw, estimate, spent, expected",
+    [
+        ({}, 130 * GB, 0.0, cost.REFUSED_COST),  # $0.74 > $0.71
+        ({"bigquery_cost_limit_usd": 100.0, "bigquery_daily_budget_usd": 100.0}, 146 * GB, 0.0, cost.REFUSED_SIZE),
+        ({"bigquery_daily_budget_usd": 1.0}, 95 * GB, 0.5, cost.REFUSED_BUDGET),  # 0.5 + 0.54 > 1.0
+        ({"bigquery_daily_budget_usd": 1.1}, 95 * GB, 0.5, cost.APPROVED),
+    ],
+)
 def test_refusals(kw, estimate, spent, expected):
     d = cost.decide(estimate, settings(**kw), spent_today_usd=spent, referenced_tables=2)
     assert d.decision == expected, d.reason
@@ -88,12 +91,33 @@ def test_parse_rows_creators_children_root_and_missing():
     t = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
     root = NETWORK_ROOTS["public"]
     rows = [
-        {"kind": "creator", "subject": "A", "related": "F", "created_at": t, "starting_balance": 5.0,
-         "child_total": None, "ledger": 7},
-        {"kind": "child", "subject": "A", "related": "C2", "created_at": t + dt.timedelta(days=2),
-         "starting_balance": 1.0, "child_total": 3, "ledger": 9},
-        {"kind": "child", "subject": "A", "related": "C1", "created_at": t + dt.timedelta(days=1),
-         "starting_balance": 1.0, "child_total": 3, "ledger": 8},
+        {
+            "kind": "creator",
+            "subject": "A",
+            "related": "F",
+            "created_at": t,
+            "starting_balance": 5.0,
+            "child_total": None,
+            "ledger": 7,
+        },
+        {
+            "kind": "child",
+            "subject": "A",
+            "related": "C2",
+            "created_at": t + dt.timedelta(days=2),
+            "starting_balance": 1.0,
+            "child_total": 3,
+            "ledger": 9,
+        },
+        {
+            "kind": "child",
+            "subject": "A",
+            "related": "C1",
+            "created_at": t + dt.timedelta(days=1),
+            "starting_balance": 1.0,
+            "child_total": 3,
+            "ledger": 8,
+        },
     ]
     out = parse_rows(rows, ["A", "B", root], network="public")
     a = out["A"]
@@ -132,8 +156,11 @@ class NoBigQuery:
 def _claimed(store, accounts, network="public"):
     store.enqueue(network, accounts)
     records = store.claim_batch(len(accounts), pipeline="BIGQUERY", owner="o", network=network)
-    return {"owner": "o", "pipeline": "BIGQUERY",
-            "records": [{"network": network, "account": r.stellar_account} for r in records]}
+    return {
+        "owner": "o",
+        "pipeline": "BIGQUERY",
+        "records": [{"network": network, "account": r.stellar_account} for r in records],
+    }
 
 
 def test_testnet_batch_is_refused_without_a_dry_run(sqlite_store):
@@ -153,12 +180,13 @@ def test_retried_query_task_rechecks_the_budget_before_billing_again(sqlite_stor
     claim = _claimed(sqlite_store, [address("retry-a"), address("retry-b")])
     guard = cost.decide(95 * GB, s, spent_today_usd=0.0, referenced_tables=2).as_dict()
     # the first try billed its job, then the task crashed
-    sqlite_store.record_spend(SpendEntry(kind="job", network="public", bytes=95 * GB, usd=0.54, accounts=2,
-                                         decision="ran"))
-    out = run_batch(sqlite_store, s, claim, guard, hubble=NoBigQuery(), client_for=lambda n: None,
-                    recheck_budget=True)
+    sqlite_store.record_spend(
+        SpendEntry(kind="job", network="public", bytes=95 * GB, usd=0.54, accounts=2, decision="ran")
+    )
+    out = run_batch(sqlite_store, s, claim, guard, hubble=NoBigQuery(), client_for=lambda n: None, recheck_budget=True)
     assert out["reason"] == cost.REFUSED_BUDGET and sorted(out["handed"]) == sorted(
-        r["account"] for r in claim["records"])
+        r["account"] for r in claim["records"]
+    )
 
 
 def test_job_timeout_cancels_the_job_and_reports_timeout():

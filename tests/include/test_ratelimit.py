@@ -93,10 +93,15 @@ def test_retry_after_pauses_host_and_headers_are_case_insensitive(tmp_path):
 def test_low_remaining_spreads_the_rest_over_reset(tmp_path):
     clock = FakeClock()
     lim = HostRateLimiter({"horizon": 6000}, tmp_path, clock=clock.time, sleep=clock.sleep)
-    assert lim.observe("horizon", {"X-Ratelimit-Limit": "101", "X-Ratelimit-Remaining": "50",
-                                   "X-Ratelimit-Reset": "40"}, 200) == 0.0
-    assert lim.observe("horizon", {"x-ratelimit-limit": "101", "x-ratelimit-remaining": "3",
-                                   "x-ratelimit-reset": "40"}, 200) == pytest.approx(10.0)
+    assert (
+        lim.observe(
+            "horizon", {"X-Ratelimit-Limit": "101", "X-Ratelimit-Remaining": "50", "X-Ratelimit-Reset": "40"}, 200
+        )
+        == 0.0
+    )
+    assert lim.observe(
+        "horizon", {"x-ratelimit-limit": "101", "x-ratelimit-remaining": "3", "x-ratelimit-reset": "40"}, 200
+    ) == pytest.approx(10.0)
     assert lim.acquire("horizon") == pytest.approx(10.0, abs=0.1)
     assert lim.observe("horizon", {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "12"}, 200) == 12
     assert lim.observe("horizon", {"X-RateLimit-Remaining": "junk", "X-RateLimit-Reset": "12"}, 200) == 0.0
@@ -160,8 +165,10 @@ def test_three_processes_share_one_budget_against_the_server(tmp_path):
     with FakeHorizon(Dataset("public")) as horizon:
         until = time.time() + duration
         env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-        procs = [subprocess.Popen([sys.executable, "-c", WORKER, horizon.url, str(tmp_path), str(until)], env=env)
-                 for _ in range(3)]
+        procs = [
+            subprocess.Popen([sys.executable, "-c", WORKER, horizon.url, str(tmp_path), str(until)], env=env)
+            for _ in range(3)
+        ]
         for p in procs:
             assert p.wait(timeout=duration + 30) == 0
         log = horizon.request_log()

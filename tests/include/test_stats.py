@@ -26,23 +26,33 @@ def test_build_pipeline_stats_maps_sources_and_counts_every_record():
     assert out["queue_depth"] == out["pending_total"] == 4
     assert out["last_24h"] == {"api": 2, "bigquery": 0, "bigquery_with_fallback": 1}
     assert out["timestamp"] == "2026-05-01T12:00:00+00:00"
-    assert out["bigquery_spend"] == {"today_usd": 0.1, "total_usd": 1.2, "cost_per_account_usd": 0.03,
-                                     "saved_usd": 3.0}
+    assert out["bigquery_spend"] == {"today_usd": 0.1, "total_usd": 1.2, "cost_per_account_usd": 0.03, "saved_usd": 3.0}
 
 
 def test_cost_per_account_is_none_before_any_job():
     assert stats.bigquery_spend({})["cost_per_account_usd"] is None
     assert stats.bigquery_spend({"total_usd": 0, "accounts_billed": 0}) == {
-        "today_usd": 0.0, "total_usd": 0.0, "cost_per_account_usd": None, "saved_usd": 0.0}
+        "today_usd": 0.0,
+        "total_usd": 0.0,
+        "cost_per_account_usd": None,
+        "saved_usd": 0.0,
+    }
 
 
 def test_pending_entry_ages_by_state_and_only_processing_is_stuck():
-    waiting = LineageRecord("GA", "public", status="PENDING", created_at=NOW - dt.timedelta(hours=5),
-                            updated_at=NOW - dt.timedelta(hours=2))
+    waiting = LineageRecord(
+        "GA", "public", status="PENDING", created_at=NOW - dt.timedelta(hours=5), updated_at=NOW - dt.timedelta(hours=2)
+    )
     entry = stats.pending_entry(waiting, now=NOW, stuck_threshold=THRESHOLD)
     assert entry["age_minutes"] == 120 and entry["is_stuck"] is False  # a long wait is not "stuck"
-    claimed = LineageRecord("GB", "public", status="PROCESSING", updated_at=NOW,
-                            processing_started_at=NOW - dt.timedelta(minutes=16), retry_count=2)
+    claimed = LineageRecord(
+        "GB",
+        "public",
+        status="PROCESSING",
+        updated_at=NOW,
+        processing_started_at=NOW - dt.timedelta(minutes=16),
+        retry_count=2,
+    )
     entry = stats.pending_entry(claimed, now=NOW, stuck_threshold=THRESHOLD)
     assert (entry["age_minutes"], entry["is_stuck"], entry["retry_count"]) == (16, True, 2)
     # the store's rule: stuck when claimed strictly before now - threshold
@@ -54,8 +64,9 @@ def test_parse_children_reports_bad_data_instead_of_raising():
     assert stats.parse_children(None, limit=5)["children"] == []
     assert "not valid JSON" in stats.parse_children("{oops", limit=5)["error"]
     assert "not a JSON object" in stats.parse_children("[1, 2]", limit=5)["error"]
-    raw = json.dumps({"count": 7, "children": [{"account": f"G{i}"} for i in range(7)], "complete": True,
-                      "source": "hubble"})
+    raw = json.dumps(
+        {"count": 7, "children": [{"account": f"G{i}"} for i in range(7)], "complete": True, "source": "hubble"}
+    )
     out = stats.parse_children(raw, limit=3)
     assert out["count"] == 7 and len(out["children"]) == 3 and out["truncated"] is True
     assert out["complete"] is True and out["source"] == "hubble"

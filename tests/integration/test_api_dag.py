@@ -71,8 +71,7 @@ def test_tiny_rate_budget_leaves_the_rest_pending_for_the_next_run(env, monkeypa
     done = [a for a in chain if a in records and records[a].status == "COMPLETE"]
     assert done == [chain[0]]
     assert records[chain[1]].status == "PENDING" and records[chain[1]].retry_count == 0
-    assert store.stats("public", stuck_threshold=dt.timedelta(minutes=15))[
-        "by_status"]["PROCESSING"] == 0
+    assert store.stats("public", stuck_threshold=dt.timedelta(minutes=15))["by_status"]["PROCESSING"] == 0
 
     monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE", "600")
     ok, states = run_dag()

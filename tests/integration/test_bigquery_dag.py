@@ -12,6 +12,7 @@ from tests.support.lineage_scenarios import A, scenario_dataset
 DAG_ID = "stellar_lineage_bigquery_pipeline"
 ACCOUNTS = [A["alice"], A["bob"], A["carol"], A["phoenix"], A["hub"], A["quiet"]]
 
+
 @pytest.fixture
 def env(monkeypatch, tmp_path, airflow_db, hubble_tables):
     ds = scenario_dataset()
@@ -20,24 +21,33 @@ def env(monkeypatch, tmp_path, airflow_db, hubble_tables):
         store.enqueue("public", ACCOUNTS)
         yield store, horizon
 
+
 def run_dag(**conf):
     return run_dag_test(DAG_ID, **{"limit": 100, "network": "public", **conf})
 
+
 def statuses(store):
     return {a: (r.status, r.pipeline_source) for a, r in store.get_many("public", ACCOUNTS).items()}
+
 
 def test_approved_run_completes_the_batch_from_hubble(env, bigquery_emulator):
     store, horizon = env
     ok, states, dr = run_dag()
     assert ok, states
-    assert states == {"check_settings": "success", "claim_batch": "success", "cost_guard": "success",
-                      "hubble_query": "success", "api_fallback": "skipped"}
+    assert states == {
+        "check_settings": "success",
+        "claim_batch": "success",
+        "cost_guard": "success",
+        "hubble_query": "success",
+        "api_fallback": "skipped",
+    }
     assert set(statuses(store).values()) == {("COMPLETE", "BIGQUERY")}
     assert bigquery_emulator.stats()["dry_runs"] == 1 and bigquery_emulator.stats()["jobs"] == 1
     decision = dr.get_task_instance("cost_guard").xcom_pull(task_ids="cost_guard", key="decision")
     assert decision["decision"] == "approved" and decision["estimate_usd"] > 0
     # the hub's payments pages are never read on the BigQuery path: one account call each
     assert horizon.count("/payments") == 0
+
 
 def test_refused_run_falls_back_to_the_api_path(env, bigquery_emulator, monkeypatch):
     store, horizon = env
@@ -47,6 +57,7 @@ def test_refused_run_falls_back_to_the_api_path(env, bigquery_emulator, monkeypa
     assert states["hubble_query"] == "skipped" and states["api_fallback"] == "success"
     assert set(statuses(store).values()) == {("COMPLETE", "BIGQUERY_WITH_API_FALLBACK")}
     assert bigquery_emulator.stats()["dry_runs"] == 1 and bigquery_emulator.stats()["jobs"] == 0
+
 
 def test_job_over_its_byte_cap_falls_back(env, bigquery_emulator):
     store, horizon = env
@@ -58,13 +69,19 @@ def test_job_over_its_byte_cap_falls_back(env, bigquery_emulator):
     assert summary["reason"] == "bytesBilledLimitExceeded"
     assert set(statuses(store).values()) == {("COMPLETE", "BIGQUERY_WITH_API_FALLBACK")}
 
+
 def test_dry_run_only_touches_nothing(env, bigquery_emulator):
     store, horizon = env
     before = {a: (r.status, r.claim_owner, r.updated_at) for a, r in store.get_many("public", ACCOUNTS).items()}
     ok, states, dr = run_dag(dry_run_only=True)
     assert ok, states
-    assert states == {"check_settings": "success", "claim_batch": "skipped", "cost_guard": "success",
-                      "hubble_query": "skipped", "api_fallback": "skipped"}
+    assert states == {
+        "check_settings": "success",
+        "claim_batch": "skipped",
+        "cost_guard": "success",
+        "hubble_query": "skipped",
+        "api_fallback": "skipped",
+    }
     after = {a: (r.status, r.claim_owner, r.updated_at) for a, r in store.get_many("public", ACCOUNTS).items()}
     assert after == before and set(r[0] for r in after.values()) == {"PENDING"}
     assert bigquery_emulator.stats()["dry_runs"] == 1 and bigquery_emulator.stats()["jobs"] == 0
@@ -73,6 +90,7 @@ def test_dry_run_only_touches_nothing(env, bigquery_emulator):
     assert decision["dry_run_only"] is True and decision["accounts"] == len(ACCOUNTS)
     spend = store.spend_summary()
     assert spend["dry_runs"] == 1 and spend["jobs"] == 0 and spend["refused"] == 0
+
 
 def test_disabled_run_skips_cleanly(env, bigquery_emulator, monkeypatch):
     store, horizon = env

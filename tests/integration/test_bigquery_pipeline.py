@@ -47,13 +47,25 @@ def failed_ops(ds):
     late = ds.close_time(5000)
     return [
         # a failed later re-creation of alice by issuer must not replace her creator
-        Op((5000 << 32) | (1 << 12) | 1, "create_account", A["issuer"], late,
-           {"funder": A["issuer"], "account": A["alice"], "starting_balance": "1.0000000"},
-           (A["issuer"], A["alice"]), "ff" * 32),
+        Op(
+            (5000 << 32) | (1 << 12) | 1,
+            "create_account",
+            A["issuer"],
+            late,
+            {"funder": A["issuer"], "account": A["alice"], "starting_balance": "1.0000000"},
+            (A["issuer"], A["alice"]),
+            "ff" * 32,
+        ),
         # a failed child creation by bob must not become a child
-        Op((5001 << 32) | (1 << 12) | 1, "create_account", A["bob"], ds.close_time(5001),
-           {"funder": A["bob"], "account": address("failed-child"), "starting_balance": "1.0000000"},
-           (A["bob"], address("failed-child")), "fe" * 32),
+        Op(
+            (5001 << 32) | (1 << 12) | 1,
+            "create_account",
+            A["bob"],
+            ds.close_time(5001),
+            {"funder": A["bob"], "account": address("failed-child"), "starting_balance": "1.0000000"},
+            (A["bob"], address("failed-child")),
+            "fe" * 32,
+        ),
     ]
 
 
@@ -71,11 +83,13 @@ def world(hubble_tables, tmp_path):
 
 def claim(store, accounts):
     store.enqueue("public", accounts)
-    records = store.claim_batch(len(accounts), pipeline="BIGQUERY", owner=OWNER, network="public",
-                                accounts=accounts)
+    records = store.claim_batch(len(accounts), pipeline="BIGQUERY", owner=OWNER, network="public", accounts=accounts)
     assert len(records) == len(accounts)
-    return {"owner": OWNER, "pipeline": "BIGQUERY",
-            "records": [{"network": "public", "account": r.stellar_account} for r in records]}
+    return {
+        "owner": OWNER,
+        "pipeline": "BIGQUERY",
+        "records": [{"network": "public", "account": r.stellar_account} for r in records],
+    }
 
 
 def comparable(result_or_record) -> dict:
@@ -84,13 +98,24 @@ def comparable(result_or_record) -> dict:
     if hasattr(r, "stellar_account"):  # a stored record
         attrs = json.loads(r.stellar_account_attributes_json)
         children = json.loads(r.child_accounts_json)
-        out = {"creator": r.stellar_creator_account, "created_at": r.stellar_account_created_at,
-               "home_domain": r.home_domain, "xlm_balance": r.xlm_balance,
-               "assets": json.loads(r.stellar_account_assets_json), "tags": [t for t in (r.tags or "").split(",") if t]}
+        out = {
+            "creator": r.stellar_creator_account,
+            "created_at": r.stellar_account_created_at,
+            "home_domain": r.home_domain,
+            "xlm_balance": r.xlm_balance,
+            "assets": json.loads(r.stellar_account_assets_json),
+            "tags": [t for t in (r.tags or "").split(",") if t],
+        }
     else:
         attrs, children = dict(r.attributes), dict(r.children)
-        out = {"creator": r.creator, "created_at": r.created_at, "home_domain": r.home_domain,
-               "xlm_balance": r.xlm_balance, "assets": r.assets, "tags": r.tags}
+        out = {
+            "creator": r.creator,
+            "created_at": r.created_at,
+            "home_domain": r.home_domain,
+            "xlm_balance": r.xlm_balance,
+            "assets": r.assets,
+            "tags": r.tags,
+        }
     attrs.pop("creation", None)
     out.update(attributes=attrs, children_count=children["count"], children=children["children"])
     return out
@@ -108,8 +133,16 @@ def run_guarded(store, settings, claimed, stack):
     guard = estimate_batch(store, settings, accounts, "public", hubble=hubble, run_id="r1")
     summary = None
     if guard["approved"]:
-        summary = run_batch(store, settings, claimed, guard, hubble=hubble,
-                            client_for=lambda network: stack.client(settings), run_id="r1", timeout_s=60)
+        summary = run_batch(
+            store,
+            settings,
+            claimed,
+            guard,
+            hubble=hubble,
+            client_for=lambda network: stack.client(settings),
+            run_id="r1",
+            timeout_s=60,
+        )
     fallback = None
     if store.held_by(claimed["records"], OWNER):
         fallback = fallback_batch(store, settings, claimed, client_factory=lambda network: stack.client(settings))
@@ -161,20 +194,23 @@ def test_max_children_caps_the_list_but_not_the_count(world, bigquery_emulator):
     assert hub["count"] == HUB_CHILDREN and len(hub["children"]) == 10 and hub["complete"] is False
 
 
-@pytest.mark.parametrize("limits, spent_before, decision", [
-    ({"bigquery_cost_limit_usd": 0.0}, 0.0, cost.REFUSED_COST),
-    ({"bigquery_cost_limit_usd": 100.0, "bigquery_size_limit_gb": 0.001}, 0.0, cost.REFUSED_SIZE),
-    ({"bigquery_daily_budget_usd": 0.5}, 0.5, cost.REFUSED_BUDGET),
-])
-def test_guard_refusal_sends_the_whole_batch_to_the_api_path(world, bigquery_emulator, limits, spent_before,
-                                                              decision):
+@pytest.mark.parametrize(
+    "limits, spent_before, decision",
+    [
+        ({"bigquery_cost_limit_usd": 0.0}, 0.0, cost.REFUSED_COST),
+        ({"bigquery_cost_limit_usd": 100.0, "bigquery_size_limit_gb": 0.001}, 0.0, cost.REFUSED_SIZE),
+        ({"bigquery_daily_budget_usd": 0.5}, 0.5, cost.REFUSED_BUDGET),
+    ],
+)
+def test_guard_refusal_sends_the_whole_batch_to_the_api_path(world, bigquery_emulator, limits, spent_before, decision):
     from include.stellar_lineage.records import SpendEntry
 
     ds, store, stack = world
     settings = scenario_settings(**limits)
     if spent_before:
-        store.record_spend(SpendEntry(kind="job", network="public", bytes=1, usd=spent_before, accounts=1,
-                                      decision="ran"))
+        store.record_spend(
+            SpendEntry(kind="job", network="public", bytes=1, usd=spent_before, accounts=1, decision="ran")
+        )
     batch = BATCH[:20]
     claimed = claim(store, batch)
     guard, summary, fallback = run_guarded(store, settings, claimed, stack)

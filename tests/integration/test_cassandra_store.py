@@ -43,14 +43,18 @@ def hosts() -> tuple[list[str], int]:
 
 def connect() -> tuple[Cluster, object]:
     contact, port = hosts()
-    cluster = Cluster(contact, port=port, connect_timeout=5, control_connection_timeout=5,
-                      reconnection_policy=ConstantReconnectionPolicy(1.0, max_attempts=None))
+    cluster = Cluster(
+        contact,
+        port=port,
+        connect_timeout=5,
+        control_connection_timeout=5,
+        reconnection_policy=ConstantReconnectionPolicy(1.0, max_attempts=None),
+    )
     return cluster, cluster.connect()
 
 
 def create_keyspace(session, name: str) -> None:
-    session.execute(f"CREATE KEYSPACE {name} WITH replication = "
-                    "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+    session.execute(f"CREATE KEYSPACE {name} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}")
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +62,10 @@ def node():
     try:
         cluster, session = connect()
     except Exception as exc:  # noqa: BLE001 - NoHostAvailable and friends
-        message = (f"no Cassandra node at {os.environ.get(HOSTS_ENV, '127.0.0.1:9042')} ({exc}); "
-                   f"start one with `scripts/cassandra-local start` or set {HOSTS_ENV}")
+        message = (
+            f"no Cassandra node at {os.environ.get(HOSTS_ENV, '127.0.0.1:9042')} ({exc}); "
+            f"start one with `scripts/cassandra-local start` or set {HOSTS_ENV}"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)  # CI must run these, never skip them
         pytest.skip(message)
@@ -97,10 +103,14 @@ def test_seed_table_migrates_and_schema_check_names_what_is_missing(node):
         for stmt in cassandra_schema.statements(cassandra_schema.migration_files()[0], keyspace):
             session.execute(stmt)
         table = f"{keyspace}.stellar_creator_account_lineage"
-        session.execute(f"INSERT INTO {table} (network_name, stellar_account, status, created_at) "
-                        "VALUES ('public', 'GSEEDPENDING', 'PENDING', '2024-01-01T00:00:00Z')")
-        session.execute(f"INSERT INTO {table} (network_name, stellar_account, status, created_at) "
-                        "VALUES ('public', 'GSEEDSTUCK', 'PROCESSING', '2024-01-01T00:00:00Z')")
+        session.execute(
+            f"INSERT INTO {table} (network_name, stellar_account, status, created_at) "
+            "VALUES ('public', 'GSEEDPENDING', 'PENDING', '2024-01-01T00:00:00Z')"
+        )
+        session.execute(
+            f"INSERT INTO {table} (network_name, stellar_account, status, created_at) "
+            "VALUES ('public', 'GSEEDSTUCK', 'PROCESSING', '2024-01-01T00:00:00Z')"
+        )
         with pytest.raises(SchemaError) as err:
             CassandraLineageStore(session, keyspace)
         message = str(err.value)
@@ -111,8 +121,7 @@ def test_seed_table_migrates_and_schema_check_names_what_is_missing(node):
         # a seed that already ran its hand-written ALTER for one column
         session.execute(f"ALTER TABLE {table} ADD pipeline_source text")
         store = CassandraLineageStore(session, keyspace, check=False)
-        assert store.migrate() == ["001_lineage_table", "002_dual_pipeline_columns",
-                                   "003_claims_and_indexes"]
+        assert store.migrate() == ["001_lineage_table", "002_dual_pipeline_columns", "003_claims_and_indexes"]
         store.check_schema()
         assert store.migrate() == []
         # the backfill made the seed rows visible to claims, counts and recovery
@@ -144,25 +153,29 @@ def test_copy_from_the_seeds_uuid_keyed_table(store, node):
         ins = session.prepare(
             f"INSERT INTO {seed}.stellar_creator_account_lineage (id, stellar_account, network_name, status,"
             " pipeline_source, xlm_balance, stellar_creator_account, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         t = [dt.datetime(2025, 1, d, tzinfo=dt.UTC) for d in (1, 2, 3)]
         for account, network, status, source, balance, creator, updated in [
-            ("GDUP", "public", "PENDING", "", None, None, t[2]),        # duplicate: newer but PENDING
+            ("GDUP", "public", "PENDING", "", None, None, t[2]),  # duplicate: newer but PENDING
             ("GDUP", "public", "COMPLETE", "API", 72.85, "GROOT", t[0]),  # ... the finished one wins
-            ("GDUP", "testnet", "PENDING", "", None, None, t[0]),        # other network: separate
+            ("GDUP", "testnet", "PENDING", "", None, None, t[0]),  # other network: separate
             ("GBQ", "public", "BIGQUERY_COMPLETE", "", 1.5, "GROOT", t[1]),
             ("GERR", "public", "ERROR", "", None, None, t[1]),
             ("GSTUCK", "public", "PROCESSING", "API", None, None, t[1]),
         ]:
-            session.execute(ins, (uuid.uuid4(), account, network, status, source, balance, creator, t[0],
-                                  updated))
+            session.execute(ins, (uuid.uuid4(), account, network, status, source, balance, creator, t[0], updated))
         with pytest.raises(SchemaError, match=r"partitioned by \(id\).*--copy-seed-table"):
             CassandraLineageStore(session, seed, check=False).migrate()  # must not ALTER the seed's table
         out = copy_seed_table(store, f"{seed}.stellar_creator_account_lineage")
         assert out == {"scanned": 6, "accounts": 5, "inserted": 5, "indexed": 2}
         got = store.get_many("public", ["GDUP", "GBQ", "GERR", "GSTUCK"])
         assert {a: r.status for a, r in got.items()} == {
-            "GDUP": "COMPLETE", "GBQ": "COMPLETE", "GERR": "FAILED", "GSTUCK": "PENDING"}
+            "GDUP": "COMPLETE",
+            "GBQ": "COMPLETE",
+            "GERR": "FAILED",
+            "GSTUCK": "PENDING",
+        }
         assert got["GDUP"].stellar_creator_account == "GROOT" and got["GDUP"].xlm_balance == "72.85"
         assert got["GBQ"].pipeline_source == "BIGQUERY"
         stats = store.stats("public", stuck_threshold=dt.timedelta(minutes=15))
@@ -170,7 +183,9 @@ def test_copy_from_the_seeds_uuid_keyed_table(store, node):
         assert stats["complete_by_source"] == {"API": 1, "BIGQUERY": 1, "BIGQUERY_WITH_API_FALLBACK": 0}
         claimed = store.claim_batch(10, pipeline="API", owner="w")
         assert sorted((r.network_name, r.stellar_account) for r in claimed) == [
-            ("public", "GSTUCK"), ("testnet", "GDUP")]
+            ("public", "GSTUCK"),
+            ("testnet", "GDUP"),
+        ]
         again = copy_seed_table(store, f"{seed}.stellar_creator_account_lineage")
         assert again["inserted"] == 0 and store.get("public", "GSTUCK").status == "PROCESSING"
         with pytest.raises(ValueError, match="different keyspace"):
@@ -359,8 +374,7 @@ def _run_claimers(node, n_records: int, restart: bool) -> None:
     assert store.queue_depth("public") == n_records
     ctx = multiprocessing.get_context("spawn")
     out, started, claimed_count = ctx.Queue(), ctx.Event(), ctx.Value("i", 0)
-    procs = [ctx.Process(target=_claimer, args=(keyspace, f"w{i}", out, started, claimed_count))
-             for i in range(4)]
+    procs = [ctx.Process(target=_claimer, args=(keyspace, f"w{i}", out, started, claimed_count)) for i in range(4)]
     for p in procs:
         p.start()
     time.sleep(3)  # let the children connect and prepare before the race starts
@@ -381,14 +395,14 @@ def _run_claimers(node, n_records: int, restart: bool) -> None:
         assert sum(e for _o, _a, e in results) > 0, "the restart did not interrupt any claimer"
         _wait_until_reconnected(session)
         # claims whose outcome stayed unknown are still PROCESSING, held by nobody: recover them
-        recovered = store.recover_stuck(threshold=dt.timedelta(0), max_retries=100,
-                                        now=utcnow() + dt.timedelta(seconds=1))
+        recovered = store.recover_stuck(
+            threshold=dt.timedelta(0), max_retries=100, now=utcnow() + dt.timedelta(seconds=1)
+        )
         for _ in range(len(recovered.requeued)):
             batch = store.claim_batch(100, pipeline="API", owner="sweeper")
             claimed += [r.stellar_account for r in batch]
             for rec in batch:
-                assert store.complete("public", rec.stellar_account, owner="sweeper", result=result(),
-                                      source="API")
+                assert store.complete("public", rec.stellar_account, owner="sweeper", result=result(), source="API")
             if not batch:
                 break
     assert len(claimed) == len(set(claimed)), "a record was claimed twice"
@@ -421,15 +435,20 @@ def test_migrate_cli_creates_migrates_and_checks(node):
     session, _ = node
     keyspace = f"lineage_cli_{uuid.uuid4().hex[:8]}"
     contact, port = hosts()
-    env = {**os.environ, "PYTHONPATH": str(REPO),
-           "AIRFLOW_CONN_LINEAGE_CLI": json.dumps({"conn_type": "cassandra", "host": ",".join(contact),
-                                                   "port": port, "schema": keyspace})}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "AIRFLOW_CONN_LINEAGE_CLI": json.dumps(
+            {"conn_type": "cassandra", "host": ",".join(contact), "port": port, "schema": keyspace}
+        ),
+    }
     cmd = [sys.executable, "-m", "include.stellar_lineage.store.cassandra.admin", "--conn-id", "lineage_cli"]
     try:
         check = subprocess.run([*cmd, "--check"], check=False, env=env, capture_output=True, text=True, timeout=300)
         assert check.returncode == 1 and f"keyspace '{keyspace}' does not exist" in check.stderr
-        first = subprocess.run([*cmd, "--create-keyspace"], check=False, env=env, capture_output=True, text=True,
-                               timeout=300)
+        first = subprocess.run(
+            [*cmd, "--create-keyspace"], check=False, env=env, capture_output=True, text=True, timeout=300
+        )
         assert first.returncode == 0, first.stderr
         assert "applied 001_lineage_table, 002_dual_pipeline_columns, 003_claims_and_indexes" in first.stdout
         again = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
@@ -439,8 +458,7 @@ def test_migrate_cli_creates_migrates_and_checks(node):
         assert broken.returncode == 1
         assert "column stellar_creator_account_lineage.pipeline_source" in broken.stderr
         session.execute(f"ALTER TABLE {keyspace}.stellar_creator_account_lineage ADD pipeline_source text")
-        recount = subprocess.run([*cmd, "--recount"], check=False, env=env, capture_output=True, text=True,
-                                 timeout=300)
+        recount = subprocess.run([*cmd, "--recount"], check=False, env=env, capture_output=True, text=True, timeout=300)
         assert recount.returncode == 0 and "recounted 0 rows" in recount.stdout, recount.stderr
     finally:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
@@ -450,8 +468,10 @@ def test_from_connection_fails_fast_then_migrates_when_asked(node, monkeypatch):
     session, _ = node
     keyspace = f"lineage_conn_{uuid.uuid4().hex[:8]}"
     contact, port = hosts()
-    monkeypatch.setenv("AIRFLOW_CONN_LINEAGE_IT", json.dumps(
-        {"conn_type": "cassandra", "host": ",".join(contact), "port": port, "schema": keyspace}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LINEAGE_IT",
+        json.dumps({"conn_type": "cassandra", "host": ",".join(contact), "port": port, "schema": keyspace}),
+    )
     create_keyspace(session, keyspace)
     try:
         with pytest.raises(SchemaError, match="stellar_creator_account_lineage"):

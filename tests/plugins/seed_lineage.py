@@ -46,12 +46,22 @@ EXPECTED_PUBLIC = {
 }
 
 
-def _complete(store: LineageStore, network: str, account: str, *, creator: str | None, source: str,
-              at: dt.datetime, created: dt.datetime, children: list[str] | None = None,
-              home_domain: str | None = None) -> None:
+def _complete(
+    store: LineageStore,
+    network: str,
+    account: str,
+    *,
+    creator: str | None,
+    source: str,
+    at: dt.datetime,
+    created: dt.datetime,
+    children: list[str] | None = None,
+    home_domain: str | None = None,
+) -> None:
     owner = f"seed-{account[:6]}"
-    claimed = store.claim_batch(1, pipeline=source, owner=owner, network=network, accounts=[account],
-                                now=at - dt.timedelta(minutes=2))
+    claimed = store.claim_batch(
+        1, pipeline=source, owner=owner, network=network, accounts=[account], now=at - dt.timedelta(minutes=2)
+    )
     assert [r.stellar_account for r in claimed] == [account], f"could not claim {account}"
     kids = children or []
     result = LineageResult(
@@ -61,8 +71,14 @@ def _complete(store: LineageStore, network: str, account: str, *, creator: str |
         xlm_balance="72.8563792",
         children={
             "count": len(kids),
-            "children": [{"account": c, "created_at": (created + dt.timedelta(days=i + 1)).isoformat(),
-                          "starting_balance": "5.0000000"} for i, c in enumerate(kids)],
+            "children": [
+                {
+                    "account": c,
+                    "created_at": (created + dt.timedelta(days=i + 1)).isoformat(),
+                    "starting_balance": "5.0000000",
+                }
+                for i, c in enumerate(kids)
+            ],
             "complete": True,
             "source": "horizon",
         },
@@ -78,34 +94,71 @@ def seed(store: LineageStore, now: dt.datetime) -> None:
     store.enqueue("testnet", [T1, T2])
     genesis = dt.datetime(2015, 9, 30, 16, 46, 54, tzinfo=dt.timezone.utc)
     _complete(store, "public", ROOT, creator=None, source="API", at=now - 720 * h, created=genesis)
-    _complete(store, "public", K1, creator=ROOT, source="BIGQUERY", at=now - 48 * h,
-              created=genesis + dt.timedelta(days=400), home_domain="stellar.org")
-    _complete(store, "public", K2, creator=K1, source="BIGQUERY", at=now - 3 * h,
-              created=genesis + dt.timedelta(days=900))
-    _complete(store, "public", K3, creator=K2, source="BIGQUERY_WITH_API_FALLBACK", at=now - 1 * h,
-              created=genesis + dt.timedelta(days=2000), children=CHILDREN)
-    _complete(store, "public", K4, creator=ROOT, source="API", at=now - 0.5 * h,
-              created=genesis + dt.timedelta(days=10))
-    _complete(store, "public", K5, creator=ROOT, source="API", at=now - 26 * h,
-              created=genesis + dt.timedelta(days=11))
+    _complete(
+        store,
+        "public",
+        K1,
+        creator=ROOT,
+        source="BIGQUERY",
+        at=now - 48 * h,
+        created=genesis + dt.timedelta(days=400),
+        home_domain="stellar.org",
+    )
+    _complete(
+        store, "public", K2, creator=K1, source="BIGQUERY", at=now - 3 * h, created=genesis + dt.timedelta(days=900)
+    )
+    _complete(
+        store,
+        "public",
+        K3,
+        creator=K2,
+        source="BIGQUERY_WITH_API_FALLBACK",
+        at=now - 1 * h,
+        created=genesis + dt.timedelta(days=2000),
+        children=CHILDREN,
+    )
+    _complete(
+        store, "public", K4, creator=ROOT, source="API", at=now - 0.5 * h, created=genesis + dt.timedelta(days=10)
+    )
+    _complete(store, "public", K5, creator=ROOT, source="API", at=now - 26 * h, created=genesis + dt.timedelta(days=11))
     _complete(store, "testnet", T1, creator=None, source="API", at=now - 1 * h, created=genesis)
 
     store.claim_batch(1, pipeline="API", owner="seed-f", network="public", accounts=[F1], now=now - h)
-    assert store.retry_later("public", F1, owner="seed-f", error="Horizon 503 three times",
-                             max_retries=1, now=now - h) == "FAILED"
+    assert (
+        store.retry_later("public", F1, owner="seed-f", error="Horizon 503 three times", max_retries=1, now=now - h)
+        == "FAILED"
+    )
     store.claim_batch(1, pipeline="API", owner="seed-i", network="public", accounts=[I1], now=now - h)
     assert store.mark_invalid("public", I1, owner="seed-i", reason="Horizon 404", now=now - h)
-    store.claim_batch(1, pipeline="API", owner="seed-s", network="public", accounts=[S1],
-                      now=now - dt.timedelta(minutes=40))  # older than the 15-minute stuck threshold
-    store.claim_batch(1, pipeline="BIGQUERY", owner="seed-r", network="public", accounts=[R1],
-                      now=now - dt.timedelta(minutes=2))
+    store.claim_batch(
+        1, pipeline="API", owner="seed-s", network="public", accounts=[S1], now=now - dt.timedelta(minutes=40)
+    )  # older than the 15-minute stuck threshold
+    store.claim_batch(
+        1, pipeline="BIGQUERY", owner="seed-r", network="public", accounts=[R1], now=now - dt.timedelta(minutes=2)
+    )
 
     today, two_days_ago = now, now - 48 * h
-    store.record_spend(SpendEntry(kind="job", network="public", bytes=80 * 10**9, usd=0.5, accounts=10,
-                                  decision="ran", at=today))
-    store.record_spend(SpendEntry(kind="job", network="public", bytes=40 * 10**9, usd=0.25, accounts=5,
-                                  decision="ran", at=two_days_ago))
-    store.record_spend(SpendEntry(kind="dry_run", network="public", bytes=120 * 10**9, usd=0.71, accounts=20,
-                                  decision="refused_cost", at=today))
-    store.record_spend(SpendEntry(kind="dry_run", network="public", bytes=80 * 10**9, usd=0.5, accounts=10,
-                                  decision="approved", at=today))
+    store.record_spend(
+        SpendEntry(kind="job", network="public", bytes=80 * 10**9, usd=0.5, accounts=10, decision="ran", at=today)
+    )
+    store.record_spend(
+        SpendEntry(
+            kind="job", network="public", bytes=40 * 10**9, usd=0.25, accounts=5, decision="ran", at=two_days_ago
+        )
+    )
+    store.record_spend(
+        SpendEntry(
+            kind="dry_run",
+            network="public",
+            bytes=120 * 10**9,
+            usd=0.71,
+            accounts=20,
+            decision="refused_cost",
+            at=today,
+        )
+    )
+    store.record_spend(
+        SpendEntry(
+            kind="dry_run", network="public", bytes=80 * 10**9, usd=0.5, accounts=10, decision="approved", at=today
+        )
+    )

@@ -16,16 +16,46 @@ from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from include.stellar_lineage.ui.app import create_app
 from include.stellar_lineage.ui.providers import CachedSettings, StoreProvider, read_ui_settings
 from tests.plugins.seed_lineage import (
-    CHILDREN, EXPECTED_PUBLIC, K1, K2, K3, P1, ROOT, S1, T1, T2, UNKNOWN, seed,
+    CHILDREN,
+    EXPECTED_PUBLIC,
+    K1,
+    K2,
+    K3,
+    P1,
+    ROOT,
+    S1,
+    T1,
+    T2,
+    UNKNOWN,
+    seed,
 )
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2] / "plugins" / "lineage_stats"
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-SEED_KEYS = {"bigquery_total", "bigquery_with_fallback_total", "api_total", "pending_total", "processing_total",
-             "complete_total", "failed_total", "last_24h", "timestamp", "total_accounts"}
+SEED_KEYS = {
+    "bigquery_total",
+    "bigquery_with_fallback_total",
+    "api_total",
+    "pending_total",
+    "processing_total",
+    "complete_total",
+    "failed_total",
+    "last_24h",
+    "timestamp",
+    "total_accounts",
+}
 OUR_KEYS = {"invalid_total", "network", "queue_depth", "stuck_total", "bigquery_spend"}
-PROTECTED = ["/", "/api/pipeline-stats", "/api/dashboard", "/api/pending-accounts", f"/api/lineage/{K3}",
-             f"/lineage/{K3}", f"/lineage?account={K3}", "/static/style.css", "/static/dashboard.js"]
+PROTECTED = [
+    "/",
+    "/api/pipeline-stats",
+    "/api/dashboard",
+    "/api/pending-accounts",
+    f"/api/lineage/{K3}",
+    f"/lineage/{K3}",
+    f"/lineage?account={K3}",
+    "/static/style.css",
+    "/static/dashboard.js",
+]
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +181,16 @@ def test_pending_accounts_all_networks(client):
     body = client.get("/api/pending-accounts").json()
     assert (body["count"], body["total_pending"], body["pending_total"], body["processing_total"]) == (6, 6, 4, 2)
     first = body["accounts"][0]  # PROCESSING first, oldest claim first
-    assert first == {"stellar_account": S1, "network_name": "public", "status": "PROCESSING", "age_minutes": 40,
-                     "is_stuck": True, "retry_count": 0, "claim_pipeline": "API", "last_error": None}
+    assert first == {
+        "stellar_account": S1,
+        "network_name": "public",
+        "status": "PROCESSING",
+        "age_minutes": 40,
+        "is_stuck": True,
+        "retry_count": 0,
+        "claim_pipeline": "API",
+        "last_error": None,
+    }
     assert [a["is_stuck"] for a in body["accounts"]].count(True) == body["stuck_total"] == 1
     assert {a["stellar_account"] for a in body["accounts"] if a["status"] == "PENDING"} >= {P1, T2}
 
@@ -167,7 +205,12 @@ def test_pending_accounts_one_network(client):
 def test_lineage_chain_to_root_with_children(client):
     body = client.get(f"/api/lineage/{K3}", params={"network": "public"}).json()
     assert [n["stellar_account"] for n in body["chain"]] == [K3, K2, K1, ROOT]
-    assert [n["pipeline_source"] for n in body["chain"]] == ["BIGQUERY_WITH_API_FALLBACK", "BIGQUERY", "BIGQUERY", "API"]
+    assert [n["pipeline_source"] for n in body["chain"]] == [
+        "BIGQUERY_WITH_API_FALLBACK",
+        "BIGQUERY",
+        "BIGQUERY",
+        "API",
+    ]
     assert body["chain"][-1]["stellar_account_created_at"] == "2015-09-30T16:46:54+00:00"
     assert body["reaches_root"] is True and body["root"] == ROOT
     assert [c["account"] for c in body["children"]["children"]] == CHILDREN
@@ -181,8 +224,12 @@ def test_lineage_children_limit(client):
 
 @pytest.mark.parametrize(
     ("account", "reason"),
-    [("GABC", "wrong length"), (K3.lower(), "lowercase"), (f"M{K3[1:]}", "start with G"),
-     (K3[:-1] + ("A" if K3[-1] != "A" else "B"), "checksum")],
+    [
+        ("GABC", "wrong length"),
+        (K3.lower(), "lowercase"),
+        (f"M{K3[1:]}", "start with G"),
+        (K3[:-1] + ("A" if K3[-1] != "A" else "B"), "checksum"),
+    ],
 )
 def test_lineage_invalid_address_is_a_400_with_the_reason(client, account, reason):
     r = client.get(f"/api/lineage/{account}")
@@ -230,8 +277,9 @@ def test_store_is_opened_on_first_request_and_failures_are_503(tmp_path, tokens)
         opened.append(settings.sqlite_path)
         raise OSError("disk not mounted")
 
-    app = create_app(assets_dir=PLUGIN_DIR, settings_loader=lambda: parse_settings({}),
-                     store_provider=StoreProvider(opener=opener))
+    app = create_app(
+        assets_dir=PLUGIN_DIR, settings_loader=lambda: parse_settings({}), store_provider=StoreProvider(opener=opener)
+    )
     assert opened == []  # creating the app (plugin import) never touches the store
     c = TestClient(app, headers={"Authorization": f"Bearer {tokens()}"})
     r = c.get("/api/pipeline-stats")
@@ -264,8 +312,9 @@ def test_settings_reader_failures_fall_back_to_defaults():
 
 def test_cached_settings_reload_after_ttl():
     values, clock = iter(["10", "20"]), [0.0]
-    cached = CachedSettings(lambda: parse_settings({"stuck_threshold_minutes": next(values)}), ttl=60,
-                            clock=lambda: clock[0])
+    cached = CachedSettings(
+        lambda: parse_settings({"stuck_threshold_minutes": next(values)}), ttl=60, clock=lambda: clock[0]
+    )
     assert cached().stuck_threshold_minutes == 10
     clock[0] = 59
     assert cached().stuck_threshold_minutes == 10

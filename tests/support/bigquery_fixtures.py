@@ -45,8 +45,12 @@ class Emulator:
 
     def _call(self, path: str, payload: dict | None = None) -> dict:
         data = None if payload is None else json.dumps(payload).encode()
-        req = urllib.request.Request(self.shim_url + path, data=data, method="POST" if data is not None else "GET",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.shim_url + path,
+            data=data,
+            method="POST" if data is not None else "GET",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
@@ -65,8 +69,11 @@ class Emulator:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import bigquery
 
-        return bigquery.Client(project=BILLING_PROJECT, credentials=AnonymousCredentials(),
-                               client_options=ClientOptions(api_endpoint=self.shim_url))
+        return bigquery.Client(
+            project=BILLING_PROJECT,
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=self.shim_url),
+        )
 
 
 def _script(cmd: str) -> subprocess.CompletedProcess:
@@ -86,9 +93,12 @@ def bigquery_emulator():
     url = f"http://127.0.0.1:{shim_port}"
     saved = {k: os.environ.get(k) for k in ("BIGQUERY_EMULATOR_HOST", "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT")}
     os.environ["BIGQUERY_EMULATOR_HOST"] = url  # the scheme is required; the client uses it verbatim
-    os.environ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = json.dumps({
-        "conn_type": "google_cloud_platform",
-        "extra": {"is_anonymous": True, "project": BILLING_PROJECT, "use_legacy_sql": False, "location": "US"}})
+    os.environ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "google_cloud_platform",
+            "extra": {"is_anonymous": True, "project": BILLING_PROJECT, "use_legacy_sql": False, "location": "US"},
+        }
+    )
     try:
         yield Emulator(url)
     finally:
@@ -102,25 +112,50 @@ def bigquery_emulator():
 def _schema():
     from google.cloud.bigquery import SchemaField as F
 
-    enriched = [F("op_id", "INT64"), F("type", "INT64"), F("type_string", "STRING"),
-                F("op_source_account", "STRING"), F("account", "STRING"), F("funder", "STRING"),
-                F("starting_balance", "FLOAT64"), F("op_account_id", "STRING"), F("transaction_id", "INT64"),
-                F("transaction_hash", "STRING"), F("ledger_sequence", "INT64"), F("successful", "BOOL"),
-                F("closed_at", "TIMESTAMP"), F("batch_run_date", "DATETIME")]
-    ledgers = [F("sequence", "INT64"), F("ledger_hash", "STRING"), F("closed_at", "TIMESTAMP"),
-               F("batch_run_date", "DATETIME")]
+    enriched = [
+        F("op_id", "INT64"),
+        F("type", "INT64"),
+        F("type_string", "STRING"),
+        F("op_source_account", "STRING"),
+        F("account", "STRING"),
+        F("funder", "STRING"),
+        F("starting_balance", "FLOAT64"),
+        F("op_account_id", "STRING"),
+        F("transaction_id", "INT64"),
+        F("transaction_hash", "STRING"),
+        F("ledger_sequence", "INT64"),
+        F("successful", "BOOL"),
+        F("closed_at", "TIMESTAMP"),
+        F("batch_run_date", "DATETIME"),
+    ]
+    ledgers = [
+        F("sequence", "INT64"),
+        F("ledger_hash", "STRING"),
+        F("closed_at", "TIMESTAMP"),
+        F("batch_run_date", "DATETIME"),
+    ]
     return enriched, ledgers
 
 
 def _op_row(op, *, successful: bool = True) -> dict[str, Any]:
     f = op.fields
     ts = op.created_at.strftime("%Y-%m-%dT%H:%M:%S")
-    return {"op_id": op.id, "type": TYPE_I.get(op.type, 5), "type_string": op.type,
-            "op_source_account": op.source, "account": f.get("account"), "funder": f.get("funder"),
-            "starting_balance": float(f["starting_balance"]) if "starting_balance" in f else None,
-            "op_account_id": None, "transaction_id": op.id & ~0xFFF, "transaction_hash": op.tx_hash,
-            "ledger_sequence": op.ledger, "successful": successful, "closed_at": ts + "Z",
-            "batch_run_date": ts}
+    return {
+        "op_id": op.id,
+        "type": TYPE_I.get(op.type, 5),
+        "type_string": op.type,
+        "op_source_account": op.source,
+        "account": f.get("account"),
+        "funder": f.get("funder"),
+        "starting_balance": float(f["starting_balance"]) if "starting_balance" in f else None,
+        "op_account_id": None,
+        "transaction_id": op.id & ~0xFFF,
+        "transaction_hash": op.tx_hash,
+        "ledger_sequence": op.ledger,
+        "successful": successful,
+        "closed_at": ts + "Z",
+        "batch_run_date": ts,
+    }
 
 
 def load_hubble(emu: Emulator, ds: Dataset, *, failed_ops: Iterable[Any] = ()) -> dict[str, int]:
@@ -141,13 +176,15 @@ def load_hubble(emu: Emulator, ds: Dataset, *, failed_ops: Iterable[Any] = ()) -
     seen: dict[int, str] = {}
     for row in rows:
         seen.setdefault(row["ledger_sequence"], row["closed_at"])
-    ledger_rows = [{"sequence": seq, "ledger_hash": f"{seq:064x}", "closed_at": closed,
-                    "batch_run_date": closed[:-1]} for seq, closed in sorted(seen.items())]
+    ledger_rows = [
+        {"sequence": seq, "ledger_hash": f"{seq:064x}", "closed_at": closed, "batch_run_date": closed[:-1]}
+        for seq, closed in sorted(seen.items())
+    ]
     for table, data in ((enriched, rows), (ledgers, ledger_rows)):
         client.delete_table(table, not_found_ok=True)
         client.create_table(table)
         for start in range(0, len(data), 500):
-            errors = client.insert_rows_json(table, data[start:start + 500])
+            errors = client.insert_rows_json(table, data[start : start + 500])
             assert not errors, errors[:3]
     return {"operations": len(rows), "ledgers": len(ledger_rows)}
 

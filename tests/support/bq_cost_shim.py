@@ -60,8 +60,18 @@ _JOB_PATH = re.compile(r"^/bigquery/v2/projects/([^/]+)/(jobs|queries)/?$")
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
 _SIZE_BY_TYPE = {
-    "INTEGER": 8, "INT64": 8, "FLOAT": 8, "FLOAT64": 8, "TIMESTAMP": 8, "DATETIME": 8,
-    "DATE": 8, "TIME": 8, "NUMERIC": 16, "BIGNUMERIC": 32, "BOOLEAN": 1, "BOOL": 1,
+    "INTEGER": 8,
+    "INT64": 8,
+    "FLOAT": 8,
+    "FLOAT64": 8,
+    "TIMESTAMP": 8,
+    "DATETIME": 8,
+    "DATE": 8,
+    "TIME": 8,
+    "NUMERIC": 16,
+    "BIGNUMERIC": 32,
+    "BOOLEAN": 1,
+    "BOOL": 1,
 }
 
 
@@ -95,9 +105,7 @@ class Estimator:
     def table(self, full: str) -> dict[str, Any]:
         # Schemas are fetched per estimate (tests create and drop tables between runs).
         project, dataset, table = full.split(".")
-        return self.upstream.json(
-            "GET", f"/bigquery/v2/projects/{project}/datasets/{dataset}/tables/{table}"
-        )
+        return self.upstream.json("GET", f"/bigquery/v2/projects/{project}/datasets/{dataset}/tables/{table}")
 
     def estimate(self, sql: str, project: str, params: list[dict[str, Any]] | None) -> tuple[int, int]:
         """Return (estimated bytes, number of distinct base tables)."""
@@ -113,8 +121,11 @@ class Estimator:
             if not bases:
                 continue
             used: dict[str, set[str]] = {alias: set() for alias in bases}
-            star = any(isinstance(s, exp.Star) for s in scope.expression.expressions) if isinstance(
-                scope.expression, exp.Select) else False
+            star = (
+                any(isinstance(s, exp.Star) for s in scope.expression.expressions)
+                if isinstance(scope.expression, exp.Select)
+                else False
+            )
             for alias, (_, meta) in bases.items():
                 cols = {f["name"].lower() for f in meta["schema"]["fields"]}
                 if star:
@@ -185,8 +196,9 @@ class Estimator:
         ptype = next(f["type"].upper() for f in meta["schema"]["fields"] if f["name"].lower() == pcol)
         trunc = {"TIMESTAMP": "TIMESTAMP_TRUNC", "DATETIME": "DATETIME_TRUNC"}.get(ptype, "DATE_TRUNC")
         bucket = f"{trunc}({pcol}, {unit})"
-        return (f"{bucket} IN (SELECT DISTINCT {bucket} FROM `{full}` WHERE "
-                + " AND ".join(f"({k})" for k in kept) + ")")
+        return (
+            f"{bucket} IN (SELECT DISTINCT {bucket} FROM `{full}` WHERE " + " AND ".join(f"({k})" for k in kept) + ")"
+        )
 
 
 class State:
@@ -224,8 +236,9 @@ def make_handler(upstream: Upstream, estimator: Estimator, state: State):
             return self.rfile.read(length) if length else b""
 
         def _forward(self, body: bytes | None) -> tuple[int, list, bytes]:
-            headers = {k: v for k, v in self.headers.items()
-                       if k.lower() not in ("host", "content-length", "accept-encoding")}
+            headers = {
+                k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "accept-encoding")
+            }
             status, resp_headers, data = upstream.request(self.command, self.path, body, headers)
             return status, data, resp_headers
 
@@ -281,10 +294,19 @@ def make_handler(upstream: Upstream, estimator: Estimator, state: State):
                     with state.lock:
                         state.counts["refused_by_cap"] += 1
                     message = f"Query exceeded limit for bytes billed: {int(cap)}. {billed} or higher required."
-                    return self._json(400, {"error": {
-                        "code": 400, "message": message, "status": "INVALID_ARGUMENT",
-                        "errors": [{"message": message, "domain": "global",
-                                    "reason": "bytesBilledLimitExceeded"}]}})
+                    return self._json(
+                        400,
+                        {
+                            "error": {
+                                "code": 400,
+                                "message": message,
+                                "status": "INVALID_ARGUMENT",
+                                "errors": [
+                                    {"message": message, "domain": "global", "reason": "bytesBilledLimitExceeded"}
+                                ],
+                            }
+                        },
+                    )
             status, data, headers = self._forward(body)
             if dry and status == 200:
                 answer = json.loads(data)
@@ -304,8 +326,9 @@ def make_handler(upstream: Upstream, estimator: Estimator, state: State):
                 return self._json(200 if status == 200 else 503, {"upstream": status})
             if path == "/_shim/stats":
                 with state.lock:
-                    return self._json(200, {**state.counts, "last_estimate": state.last_estimate,
-                                            "inflate": state.inflate})
+                    return self._json(
+                        200, {**state.counts, "last_estimate": state.last_estimate, "inflate": state.inflate}
+                    )
             if path == "/_shim/reset" and self.command == "POST":
                 self._body()
                 with state.lock:
@@ -326,8 +349,7 @@ def main(argv: list[str]) -> int:
         print("usage: bq_cost_shim.py LISTEN_PORT UPSTREAM_URL", file=sys.stderr)
         return 2
     upstream = Upstream(argv[2])
-    server = ThreadingHTTPServer(("127.0.0.1", int(argv[1])),
-                                 make_handler(upstream, Estimator(upstream), State()))
+    server = ThreadingHTTPServer(("127.0.0.1", int(argv[1])), make_handler(upstream, Estimator(upstream), State()))
     server.daemon_threads = True
     print(f"bq_cost_shim listening on 127.0.0.1:{argv[1]} -> {argv[2]}", file=sys.stderr, flush=True)
     try:

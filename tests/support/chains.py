@@ -5,8 +5,9 @@ from __future__ import annotations
 from tests.support.stellar_dataset import ROOTS, Dataset, address
 
 
-def chain_dataset(depth: int = 6, *, name: str = "chain", network: str = "public",
-                  ds: Dataset | None = None, first_ledger: int = 100) -> tuple[Dataset, list[str]]:
+def chain_dataset(
+    depth: int = 6, *, name: str = "chain", network: str = "public", ds: Dataset | None = None, first_ledger: int = 100
+) -> tuple[Dataset, list[str]]:
     """Root → level1 → … → level{depth}. Returns the data set and the chain leaf-first, root last."""
     ds = ds or Dataset(network)
     chain = [ROOTS[network]]

@@ -16,12 +16,14 @@ from tests.support.stellar_dataset import Dataset
 
 
 @contextlib.contextmanager
-def stellar_dag_env(monkeypatch: Any, tmp_path: Path, ds: Dataset, *, rpm: int = 600
-                    ) -> Iterator[tuple[SqliteLineageStore, FakeHorizon, FakeStellarExpert]]:
+def stellar_dag_env(
+    monkeypatch: Any, tmp_path: Path, ds: Dataset, *, rpm: int = 600
+) -> Iterator[tuple[SqliteLineageStore, FakeHorizon, FakeStellarExpert]]:
     store_path = tmp_path / "lineage.db"
     with FakeHorizon(ds) as horizon, FakeStellarExpert({ds.network: ds}) as expert:
-        monkeypatch.setenv(f"AIRFLOW_CONN_HORIZON_{ds.network.upper()}",
-                           json.dumps({"conn_type": "http", "host": horizon.url}))
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_HORIZON_{ds.network.upper()}", json.dumps({"conn_type": "http", "host": horizon.url})
+        )
         monkeypatch.setenv("AIRFLOW_CONN_STELLAR_EXPERT", json.dumps({"conn_type": "http", "host": expert.url}))
         monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH", str(store_path))
         monkeypatch.setenv("STELLAR_LINEAGE_RATELIMIT_DIR", str(tmp_path / "ratelimit"))

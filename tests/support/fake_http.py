@@ -67,20 +67,32 @@ class GCRABudget:
             if now < allow_at:
                 remaining, retry = 0, math.ceil(allow_at - now)
                 reset = math.ceil(tat - now)
-                return False, {"X-Ratelimit-Limit": str(limit), "X-Ratelimit-Remaining": "0",
-                               "X-Ratelimit-Reset": str(reset), "Retry-After": str(max(retry, 1))}
+                return False, {
+                    "X-Ratelimit-Limit": str(limit),
+                    "X-Ratelimit-Remaining": "0",
+                    "X-Ratelimit-Reset": str(reset),
+                    "Retry-After": str(max(retry, 1)),
+                }
             self.tat = tat + self.interval
             remaining = int((now - (self.tat - limit * self.interval)) / self.interval)
             reset = math.ceil(self.tat - now)
-            return True, {"X-Ratelimit-Limit": str(limit), "X-Ratelimit-Remaining": str(max(remaining, 0)),
-                          "X-Ratelimit-Reset": str(reset)}
+            return True, {
+                "X-Ratelimit-Limit": str(limit),
+                "X-Ratelimit-Remaining": str(max(remaining, 0)),
+                "X-Ratelimit-Reset": str(reset),
+            }
 
 
 class Reply(Exception):
     """Raised by route handlers to send a response: ``Reply(status, body, content_type, headers)``."""
 
-    def __init__(self, status: int, body: Any, content_type: str = "application/json; charset=utf-8",
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        body: Any,
+        content_type: str = "application/json; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(status)
         self.status, self.body, self.content_type, self.headers = status, body, content_type, headers or {}
 
@@ -108,8 +120,7 @@ class FakeServer:
 
     def start(self) -> FakeServer:
         # A short poll interval keeps stop() (shutdown waits for one poll) fast in tests.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name=self.name,
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name=self.name, daemon=True)
         self._thread.start()
         return self
 
@@ -182,8 +193,11 @@ class FakeServer:
         if rl_headers and reply.status != 429:
             reply.headers = {**rl_headers, **reply.headers}
         with self._lock:
-            self.requests.append(RequestRecord(method, parts.path, query, arrived_mono, arrived_wall,
-                                               reply.status, headers.get("authorization")))
+            self.requests.append(
+                RequestRecord(
+                    method, parts.path, query, arrived_mono, arrived_wall, reply.status, headers.get("authorization")
+                )
+            )
         return reply, sleep, malformed
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

@@ -26,21 +26,36 @@ from tests.support.stellar_dataset import TYPE_I, Dataset, Op, iso, toid
 HAL = "application/hal+json; charset=utf-8"
 PROBLEM = "application/problem+json; charset=utf-8"
 ERR = "https://stellar.org/horizon-errors/"
-NOT_FOUND_DETAIL = ("The resource at the url requested was not found.  This usually occurs for one of two "
-                    "reasons:  The url requested is not valid, or no data in our database could be found with "
-                    "the parameters provided.")
-RATE_DETAIL = ("The rate limit for the requesting IP address is over its alloted limit.  The allowed limit and "
-               "requests left per time period are communicated to clients via the http response headers "
-               "'X-RateLimit-*' headers.")
-BEFORE_HISTORY_DETAIL = ("This horizon instance is configured to only track a portion of the stellar network's "
-                         "latest history. This request is asking for results prior to the recorded history known "
-                         "to this horizon instance.")
-TITLES = {400: ("bad_request", "Bad Request"), 404: ("not_found", "Resource Missing"),
-          410: ("before_history", "Data Requested Is Before Recorded History"),
-          429: ("rate_limit_exceeded", "Rate Limit Exceeded"), 500: ("server_error", "Internal Server Error"),
-          503: ("server_over_capacity", "Server Over Capacity"), 504: ("timeout", "Timeout")}
-DETAILS = {400: "The request you sent was invalid in some way.", 404: NOT_FOUND_DETAIL, 429: RATE_DETAIL,
-           410: BEFORE_HISTORY_DETAIL}
+NOT_FOUND_DETAIL = (
+    "The resource at the url requested was not found.  This usually occurs for one of two "
+    "reasons:  The url requested is not valid, or no data in our database could be found with "
+    "the parameters provided."
+)
+RATE_DETAIL = (
+    "The rate limit for the requesting IP address is over its alloted limit.  The allowed limit and "
+    "requests left per time period are communicated to clients via the http response headers "
+    "'X-RateLimit-*' headers."
+)
+BEFORE_HISTORY_DETAIL = (
+    "This horizon instance is configured to only track a portion of the stellar network's "
+    "latest history. This request is asking for results prior to the recorded history known "
+    "to this horizon instance."
+)
+TITLES = {
+    400: ("bad_request", "Bad Request"),
+    404: ("not_found", "Resource Missing"),
+    410: ("before_history", "Data Requested Is Before Recorded History"),
+    429: ("rate_limit_exceeded", "Rate Limit Exceeded"),
+    500: ("server_error", "Internal Server Error"),
+    503: ("server_over_capacity", "Server Over Capacity"),
+    504: ("timeout", "Timeout"),
+}
+DETAILS = {
+    400: "The request you sent was invalid in some way.",
+    404: NOT_FOUND_DETAIL,
+    429: RATE_DETAIL,
+    410: BEFORE_HISTORY_DETAIL,
+}
 
 
 def problem(status: int, extras: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Reply:
@@ -98,11 +113,15 @@ class FakeHorizon(FakeServer):
         ds = self.dataset
         return {
             "_links": {"account": {"href": f"{self.url}/accounts/{{account_id}}", "templated": True}},
-            "horizon_version": "fake-2.32.0", "core_version": "fake-stellar-core",
-            "ingest_latest_ledger": ds.latest_ledger, "history_latest_ledger": ds.latest_ledger,
+            "horizon_version": "fake-2.32.0",
+            "core_version": "fake-stellar-core",
+            "ingest_latest_ledger": ds.latest_ledger,
+            "history_latest_ledger": ds.latest_ledger,
             "history_latest_ledger_closed_at": iso(ds.close_time(ds.latest_ledger)),
-            "history_elder_ledger": ds.elder_ledger, "core_latest_ledger": ds.latest_ledger,
-            "network_passphrase": ds.passphrase, "current_protocol_version": 23,
+            "history_elder_ledger": ds.elder_ledger,
+            "core_latest_ledger": ds.latest_ledger,
+            "network_passphrase": ds.passphrase,
+            "current_protocol_version": 23,
             "core_supported_protocol_version": 23,
         }
 
@@ -150,20 +169,30 @@ class FakeHorizon(FakeServer):
         inverse = "desc" if order == "asc" else "asc"
         first = str(records[0].id) if records else cursor_raw
         last = str(records[-1].id) if records else cursor_raw
-        return {"_links": {"self": link(order, cursor_raw), "next": link(order, last), "prev": link(inverse, first)},
-                "_embedded": {"records": [self._op_json(op) for op in records]}}
+        return {
+            "_links": {"self": link(order, cursor_raw), "next": link(order, last), "prev": link(inverse, first)},
+            "_embedded": {"records": [self._op_json(op) for op in records]},
+        }
 
     def _op_json(self, op: Op) -> dict[str, Any]:
         s = str(op.id)
         return {
-            "_links": {"self": {"href": f"{self.url}/operations/{s}"},
-                       "transaction": {"href": f"{self.url}/transactions/{op.tx_hash}"},
-                       "effects": {"href": f"{self.url}/operations/{s}/effects"},
-                       "succeeds": {"href": f"{self.url}/effects?order=desc&cursor={s}"},
-                       "precedes": {"href": f"{self.url}/effects?order=asc&cursor={s}"}},
-            "id": s, "paging_token": s, "transaction_successful": True, "source_account": op.source,
-            "type": op.type, "type_i": TYPE_I.get(op.type, 5), "created_at": iso(op.created_at),
-            "transaction_hash": op.tx_hash, **op.fields,
+            "_links": {
+                "self": {"href": f"{self.url}/operations/{s}"},
+                "transaction": {"href": f"{self.url}/transactions/{op.tx_hash}"},
+                "effects": {"href": f"{self.url}/operations/{s}/effects"},
+                "succeeds": {"href": f"{self.url}/effects?order=desc&cursor={s}"},
+                "precedes": {"href": f"{self.url}/effects?order=asc&cursor={s}"},
+            },
+            "id": s,
+            "paging_token": s,
+            "transaction_successful": True,
+            "source_account": op.source,
+            "type": op.type,
+            "type_i": TYPE_I.get(op.type, 5),
+            "created_at": iso(op.created_at),
+            "transaction_hash": op.tx_hash,
+            **op.fields,
         }
 
 
@@ -172,8 +201,9 @@ class FakeStellarExpert(FakeServer):
 
     name = "fake-stellar-expert"
 
-    def __init__(self, datasets: dict[str, Dataset], host: str = "127.0.0.1", port: int = 0,
-                 api_key: str | None = None) -> None:
+    def __init__(
+        self, datasets: dict[str, Dataset], host: str = "127.0.0.1", port: int = 0, api_key: str | None = None
+    ) -> None:
         super().__init__(host, port)
         self.datasets = datasets
         self.api_key = api_key
@@ -198,12 +228,20 @@ class FakeStellarExpert(FakeServer):
             return self._directory(rest[1])
         if len(rest) == 2 and rest[0] == "account":
             if not StrKey.is_valid_ed25519_public_key(rest[1]):
-                return Reply(400, {"error": 'Bad request. Invalid parameter: "account". Invalid account public key.',
-                                   "status": 400})
+                return Reply(
+                    400,
+                    {"error": 'Bad request. Invalid parameter: "account". Invalid account public key.', "status": 400},
+                )
             body = ds.expert_account(rest[1])
             if body is None:
-                return Reply(404, {"error": "Not found. Account was not found on the ledger. Check if you "
-                                            "specified account address correctly.", "status": 404})
+                return Reply(
+                    404,
+                    {
+                        "error": "Not found. Account was not found on the ledger. Check if you "
+                        "specified account address correctly.",
+                        "status": 404,
+                    },
+                )
             return Reply(200, body)
         return Reply(404, "API endpoint was not found", "text/plain; charset=utf-8")
 

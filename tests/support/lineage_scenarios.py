@@ -68,8 +68,13 @@ def scenario_dataset() -> Dataset:
 
 
 def scenario_settings(**overrides: Any) -> Settings:
-    base = dict(http_timeout_seconds=2.0, http_max_attempts=3, horizon_max_pages=5,
-                horizon_requests_per_minute=60_000, stellar_expert_requests_per_minute=60_000)
+    base = dict(
+        http_timeout_seconds=2.0,
+        http_max_attempts=3,
+        horizon_max_pages=5,
+        horizon_requests_per_minute=60_000,
+        stellar_expert_requests_per_minute=60_000,
+    )
     base.update(overrides)
     return dataclasses.replace(defaults(), **base)
 
@@ -85,13 +90,20 @@ class Stack:
         from include.stellar_lineage.clients import build_api_client
 
         kw.setdefault("backoff_base", 0.05)  # keep retry tests fast; Retry-After still floors the waits
-        return build_api_client("public", settings or scenario_settings(), limiter=self.limiter,
-                                horizon=kw.pop("horizon", self.horizon.url), expert=self.expert.url, **kw)
+        return build_api_client(
+            "public",
+            settings or scenario_settings(),
+            limiter=self.limiter,
+            horizon=kw.pop("horizon", self.horizon.url),
+            expert=self.expert.url,
+            **kw,
+        )
 
 
 @contextlib.contextmanager
-def running_stack(ratelimit_dir: Path, ds: Dataset | None = None,
-                  rates: dict[str, float] | None = None) -> Iterator[Stack]:
+def running_stack(
+    ratelimit_dir: Path, ds: Dataset | None = None, rates: dict[str, float] | None = None
+) -> Iterator[Stack]:
     ds = ds or scenario_dataset()
     limiter = HostRateLimiter(rates or {"horizon": 60_000, "stellar_expert": 60_000}, ratelimit_dir)
     with FakeHorizon(ds) as horizon, FakeStellarExpert({"public": ds}) as expert:

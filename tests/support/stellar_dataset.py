@@ -30,8 +30,13 @@ PASSPHRASES = {
 }
 GENESIS_CLOSE = dt.datetime(2015, 9, 30, 16, 46, 54, tzinfo=dt.timezone.utc)
 LEDGER_SECONDS = 5
-PAYMENT_TYPES = {"create_account", "payment", "path_payment_strict_receive",
-                 "path_payment_strict_send", "account_merge"}
+PAYMENT_TYPES = {
+    "create_account",
+    "payment",
+    "path_payment_strict_receive",
+    "path_payment_strict_send",
+    "account_merge",
+}
 TYPE_I = {"create_account": 0, "payment": 1, "account_merge": 8}
 
 
@@ -75,11 +80,17 @@ class AccountState:
     sequence: int
     last_modified_ledger: int
     home_domain: str | None = None
-    flags: dict[str, bool] = dataclasses.field(default_factory=lambda: {
-        "auth_required": False, "auth_revocable": False,
-        "auth_immutable": False, "auth_clawback_enabled": False})
-    thresholds: dict[str, int] = dataclasses.field(default_factory=lambda: {
-        "low_threshold": 0, "med_threshold": 0, "high_threshold": 0})
+    flags: dict[str, bool] = dataclasses.field(
+        default_factory=lambda: {
+            "auth_required": False,
+            "auth_revocable": False,
+            "auth_immutable": False,
+            "auth_clawback_enabled": False,
+        }
+    )
+    thresholds: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"low_threshold": 0, "med_threshold": 0, "high_threshold": 0}
+    )
     master_weight: int = 1
     extra_signers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     other_balances: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -92,8 +103,9 @@ class AccountState:
 class Dataset:
     """One network: current account states, full op history, Stellar Expert directory."""
 
-    def __init__(self, network: str = "public", *, root: str | None = None,
-                 root_balance: str = "100000000000.0000000") -> None:
+    def __init__(
+        self, network: str = "public", *, root: str | None = None, root_balance: str = "100000000000.0000000"
+    ) -> None:
         self.network = network
         self.root = root or ROOTS[network]
         self.passphrase = PASSPHRASES.get(network, "Fake Network")
@@ -120,41 +132,50 @@ class Dataset:
         self._tx_in_ledger += 1
         return toid(ledger, self._tx_in_ledger, 1)
 
-    def _add_op(self, type_: str, source: str, fields: dict[str, Any], participants: tuple[str, ...],
-                ledger: int | None) -> Op:
+    def _add_op(
+        self, type_: str, source: str, fields: dict[str, Any], participants: tuple[str, ...], ledger: int | None
+    ) -> Op:
         op_id = self._next_id(ledger)
-        op = Op(op_id, type_, source, self.close_time(op_id >> 32), fields, participants,
-                secrets.token_hex(32))
+        op = Op(op_id, type_, source, self.close_time(op_id >> 32), fields, participants, secrets.token_hex(32))
         self.ops.append(op)
         return op
 
     # ---------------------------------------------------------------- operations
-    def create_account(self, funder: str, account: str, starting_balance: str = "10",
-                       *, ledger: int | None = None) -> Op:
+    def create_account(
+        self, funder: str, account: str, starting_balance: str = "10", *, ledger: int | None = None
+    ) -> Op:
         if funder not in self.accounts:
             raise ValueError(f"funder {funder} does not exist")
         if account in self.accounts:
             raise ValueError(f"account {account} already exists")
         start = Decimal(starting_balance)
-        op = self._add_op("create_account", funder,
-                          {"starting_balance": amount(start), "funder": funder, "account": account},
-                          (funder, account), ledger)
+        op = self._add_op(
+            "create_account",
+            funder,
+            {"starting_balance": amount(start), "funder": funder, "account": account},
+            (funder, account),
+            ledger,
+        )
         self.accounts[funder].balance -= start
         self.accounts[funder].last_modified_ledger = op.ledger
         self.accounts[account] = AccountState(account, start, op.ledger << 32, op.ledger)
         return op
 
     def payment(self, source: str, to: str, value: str, *, ledger: int | None = None) -> Op:
-        op = self._add_op("payment", source, {"asset_type": "native", "from": source, "to": to,
-                                              "amount": amount(value)}, (source, to), ledger)
+        op = self._add_op(
+            "payment",
+            source,
+            {"asset_type": "native", "from": source, "to": to, "amount": amount(value)},
+            (source, to),
+            ledger,
+        )
         self.accounts[source].balance -= Decimal(value)
         if to in self.accounts:
             self.accounts[to].balance += Decimal(value)
         return op
 
     def merge(self, account: str, into: str, *, ledger: int | None = None) -> Op:
-        op = self._add_op("account_merge", account, {"account": account, "into": into},
-                          (account, into), ledger)
+        op = self._add_op("account_merge", account, {"account": account, "into": into}, (account, into), ledger)
         self.accounts[into].balance += self.accounts.pop(account).balance
         return op
 
@@ -166,20 +187,36 @@ class Dataset:
     def state(self, account: str) -> AccountState:
         return self.accounts[account]
 
-    def add_trustline(self, account: str, code: str, issuer: str, balance: str = "0",
-                      limit: str = "922337203685.4775807") -> None:
+    def add_trustline(
+        self, account: str, code: str, issuer: str, balance: str = "0", limit: str = "922337203685.4775807"
+    ) -> None:
         kind = "credit_alphanum4" if len(code) <= 4 else "credit_alphanum12"
-        self.accounts[account].other_balances.append({
-            "balance": amount(balance), "limit": limit, "buying_liabilities": "0.0000000",
-            "selling_liabilities": "0.0000000", "last_modified_ledger": self.latest_ledger,
-            "is_authorized": True, "is_authorized_to_maintain_liabilities": True,
-            "is_clawback_enabled": False, "asset_type": kind, "asset_code": code, "asset_issuer": issuer})
+        self.accounts[account].other_balances.append(
+            {
+                "balance": amount(balance),
+                "limit": limit,
+                "buying_liabilities": "0.0000000",
+                "selling_liabilities": "0.0000000",
+                "last_modified_ledger": self.latest_ledger,
+                "is_authorized": True,
+                "is_authorized_to_maintain_liabilities": True,
+                "is_clawback_enabled": False,
+                "asset_type": kind,
+                "asset_code": code,
+                "asset_issuer": issuer,
+            }
+        )
 
     def add_pool_share(self, account: str, pool_id: str, balance: str = "1") -> None:
-        self.accounts[account].other_balances.append({
-            "balance": amount(balance), "limit": "922337203685.4775807",
-            "last_modified_ledger": self.latest_ledger, "asset_type": "liquidity_pool_shares",
-            "liquidity_pool_id": pool_id})
+        self.accounts[account].other_balances.append(
+            {
+                "balance": amount(balance),
+                "limit": "922337203685.4775807",
+                "last_modified_ledger": self.latest_ledger,
+                "asset_type": "liquidity_pool_shares",
+                "liquidity_pool_id": pool_id,
+            }
+        )
 
     def list_in_directory(self, account: str, name: str, tags: list[str], domain: str | None = None) -> None:
         entry: dict[str, Any] = {"address": account, "name": name, "tags": list(tags)}
@@ -195,19 +232,28 @@ class Dataset:
         signers = list(st.extra_signers)
         if st.master_weight > 0:  # Horizon omits the master key when its weight is 0
             signers.append({"weight": st.master_weight, "key": account, "type": "ed25519_public_key"})
-        native = {"balance": amount(st.balance), "buying_liabilities": "0.0000000",
-                  "selling_liabilities": "0.0000000", "asset_type": "native"}
+        native = {
+            "balance": amount(st.balance),
+            "buying_liabilities": "0.0000000",
+            "selling_liabilities": "0.0000000",
+            "asset_type": "native",
+        }
         body: dict[str, Any] = {
-            "id": account, "account_id": account, "sequence": str(st.sequence),
+            "id": account,
+            "account_id": account,
+            "sequence": str(st.sequence),
             "sequence_ledger": st.last_modified_ledger,
             "sequence_time": str(int(self.close_time(st.last_modified_ledger).timestamp())),
             "subentry_count": len(st.other_balances) + len(st.extra_signers) + len(st.data),
             "last_modified_ledger": st.last_modified_ledger,
             "last_modified_time": iso(self.close_time(st.last_modified_ledger)),
-            "thresholds": dict(st.thresholds), "flags": dict(st.flags),
+            "thresholds": dict(st.thresholds),
+            "flags": dict(st.flags),
             "balances": [*st.other_balances, native],  # native last, as in Horizon's examples
-            "signers": signers, "data": dict(st.data),
-            "num_sponsoring": st.num_sponsoring, "num_sponsored": st.num_sponsored,
+            "signers": signers,
+            "data": dict(st.data),
+            "num_sponsoring": st.num_sponsoring,
+            "num_sponsored": st.num_sponsored,
             "paging_token": "",
         }
         if st.home_domain is not None:
@@ -217,8 +263,7 @@ class Dataset:
         return body
 
     def ops_for(self, account: str, *, payments_only: bool) -> list[Op]:
-        return [op for op in self.ops if account in op.participants
-                and (not payments_only or op.type in PAYMENT_TYPES)]
+        return [op for op in self.ops if account in op.participants and (not payments_only or op.type in PAYMENT_TYPES)]
 
     def expert_account(self, account: str) -> dict[str, Any] | None:
         """Stellar Expert's account stats (full history; creator absent for genesis)."""
@@ -227,9 +272,13 @@ class Dataset:
             return None
         related = self.ops_for(account, payments_only=True)
         first_ledger = creates[0].ledger if creates else 1
-        body: dict[str, Any] = {"account": account, "created": int(self.close_time(first_ledger).timestamp()),
-                                "payments": len(related), "trades": 0,
-                                "activity": {"yearly": "low", "monthly": "none"}}
+        body: dict[str, Any] = {
+            "account": account,
+            "created": int(self.close_time(first_ledger).timestamp()),
+            "payments": len(related),
+            "trades": 0,
+            "activity": {"yearly": "low", "monthly": "none"},
+        }
         if creates:
             body["creator"] = creates[0].fields["funder"]
         if account not in self.accounts:

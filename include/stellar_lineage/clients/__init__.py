@@ -10,5 +10,14 @@ from include.stellar_lineage.clients.http import (
 )
 from include.stellar_lineage.clients.lineage_fetch import StellarApiClient
 
-__all__ = ["AccountNotFound", "ApiRequestError", "Endpoint", "MalformedResponse", "StellarApiClient",
-           "StellarApiError", "TransientApiError", "build_api_client", "endpoint_from_connection"]
+__all__ = [
+    "AccountNotFound",
+    "ApiRequestError",
+    "Endpoint",
+    "MalformedResponse",
+    "StellarApiClient",
+    "StellarApiError",
+    "TransientApiError",
+    "build_api_client",
+    "endpoint_from_connection",
+]

@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 
 HORIZON_CONN_IDS = {"public": "horizon_public", "testnet": "horizon_testnet"}
 EXPERT_CONN_ID = "stellar_expert"
-DEFAULT_URLS = {"horizon_public": "https://horizon.stellar.org",
-                "horizon_testnet": "https://horizon-testnet.stellar.org",
-                "stellar_expert": "https://api.stellar.expert"}
+DEFAULT_URLS = {
+    "horizon_public": "https://horizon.stellar.org",
+    "horizon_testnet": "https://horizon-testnet.stellar.org",
+    "stellar_expert": "https://api.stellar.expert",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,9 +82,16 @@ def _mask(secret: str) -> None:
     mask_secret(secret)
 
 
-def build_api_client(network: str, settings: Any, *, limiter: Any = None, horizon: Endpoint | str | None = None,
-                     expert: Endpoint | str | None = None, sleep: Callable[[float], None] = time.sleep,
-                     backoff_base: float = 0.5) -> StellarApiClient:
+def build_api_client(
+    network: str,
+    settings: Any,
+    *,
+    limiter: Any = None,
+    horizon: Endpoint | str | None = None,
+    expert: Endpoint | str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    backoff_base: float = 0.5,
+) -> StellarApiClient:
     """The API client for ``network`` ("public"|"testnet").
 
     Endpoints default to the Airflow Connections; tests pass explicit URLs (or ``Endpoint``s). The limiter
@@ -96,8 +105,12 @@ def build_api_client(network: str, settings: Any, *, limiter: Any = None, horizo
         limiter = limiter_from_settings(settings)
     h = _endpoint(horizon, HORIZON_CONN_IDS[network])
     e = _endpoint(expert, EXPERT_CONN_ID)
-    common = {"timeout": settings.http_timeout_seconds, "max_attempts": settings.http_max_attempts,
-              "sleep": sleep, "backoff_base": backoff_base}
+    common = {
+        "timeout": settings.http_timeout_seconds,
+        "max_attempts": settings.http_max_attempts,
+        "sleep": sleep,
+        "backoff_base": backoff_base,
+    }
     return StellarApiClient(
         network,
         HorizonClient(HttpClient("horizon", h.base_url, limiter, headers=h.headers, **common), network),

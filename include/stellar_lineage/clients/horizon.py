@@ -17,8 +17,14 @@ ROOT_TTL_S = 300.0  # history_elder_ledger moves ~1 ledger / 5 s; a few minutes 
 
 
 class HorizonClient:
-    def __init__(self, http: HttpClient, network: str, *, root_ttl_s: float = ROOT_TTL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        http: HttpClient,
+        network: str,
+        *,
+        root_ttl_s: float = ROOT_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.http, self.network = http, network
         self._root_ttl_s, self._clock = root_ttl_s, clock
         self._root: dict[str, Any] | None = None
@@ -49,8 +55,15 @@ class HorizonClient:
             raise MalformedResponse(f"horizon GET /accounts/{account_id}: not an account document")
         return body
 
-    def page(self, account_id: str, stream: str = "payments", *, order: str = "desc", limit: int = MAX_PAGE,
-             cursor: str | None = None) -> list[dict[str, Any]]:
+    def page(
+        self,
+        account_id: str,
+        stream: str = "payments",
+        *,
+        order: str = "desc",
+        limit: int = MAX_PAGE,
+        cursor: str | None = None,
+    ) -> list[dict[str, Any]]:
         """One page of ``/accounts/{id}/{stream}`` records. A 410 (desc cursor before history) propagates
         as ``ApiRequestError(status=410)``."""
         if stream not in ("payments", "operations"):
@@ -61,6 +74,7 @@ class HorizonClient:
         body = self.http.get_json(f"/accounts/{account_id}/{stream}", params)
         records = (body.get("_embedded") or {}).get("records") if isinstance(body.get("_embedded"), dict) else None
         if not isinstance(records, list) or not all(
-                isinstance(r, dict) and str(r.get("paging_token", "")).isdigit() for r in records):
+            isinstance(r, dict) and str(r.get("paging_token", "")).isdigit() for r in records
+        ):
             raise MalformedResponse(f"horizon GET /accounts/{account_id}/{stream}: no _embedded.records list")
         return records

@@ -60,9 +60,20 @@ class ApiRequestError(StellarApiError):
 class HttpClient:
     """GET JSON from one API base URL under the shared limiter and the retry policy."""
 
-    def __init__(self, api: str, base_url: str, limiter: Any, *, timeout: float, max_attempts: int,
-                 headers: Mapping[str, str] | None = None, backoff_base: float = 0.5, backoff_max: float = 30.0,
-                 max_retry_after: float = 120.0, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        api: str,
+        base_url: str,
+        limiter: Any,
+        *,
+        timeout: float,
+        max_attempts: int,
+        headers: Mapping[str, str] | None = None,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        max_retry_after: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
         self.api = api
@@ -124,8 +135,10 @@ class HttpClient:
                     last = f"HTTP {status}"
                     retry_after = _retry_after(resp.headers)
                     if retry_after is not None and retry_after > self.max_retry_after:
-                        raise TransientApiError(f"{self.api} GET {path}: HTTP {status} with Retry-After "
-                                                f"{retry_after:g}s (over the {self.max_retry_after:g}s cap)")
+                        raise TransientApiError(
+                            f"{self.api} GET {path}: HTTP {status} with Retry-After "
+                            f"{retry_after:g}s (over the {self.max_retry_after:g}s cap)"
+                        )
                 else:
                     problem_type, title = _problem(resp)
                     raise ApiRequestError(self.api, path, status, problem_type, title)
@@ -134,8 +147,15 @@ class HttpClient:
             delay = self.backoff(attempt)
             if retry_after is not None:
                 delay = max(delay, retry_after)  # the server's wish is a floor, jitter only adds
-            log.warning("%s GET %s: %s (attempt %d/%d), retrying in %.1f s",
-                        self.api, path, last, attempt, self.max_attempts, delay)
+            log.warning(
+                "%s GET %s: %s (attempt %d/%d), retrying in %.1f s",
+                self.api,
+                path,
+                last,
+                attempt,
+                self.max_attempts,
+                delay,
+            )
             self._sleep(delay)
         reason = f"{self.api} GET {path}: {last} after {self.max_attempts} attempts"
         if last == "invalid JSON body":

@@ -55,8 +55,15 @@ class _Scan:
 
 
 class StellarApiClient:
-    def __init__(self, network: str, horizon: HorizonClient, expert: StellarExpertClient, *,
-                 max_pages: int = 5, page_limit: int = MAX_PAGE) -> None:
+    def __init__(
+        self,
+        network: str,
+        horizon: HorizonClient,
+        expert: StellarExpertClient,
+        *,
+        max_pages: int = 5,
+        page_limit: int = MAX_PAGE,
+    ) -> None:
         if max_pages < 1 or not 1 <= page_limit <= MAX_PAGE:
             raise ValueError("max_pages must be >= 1 and page_limit within 1..200")
         self.network, self.horizon, self.expert = network, horizon, expert
@@ -129,8 +136,10 @@ class StellarApiClient:
         # Created before Horizon's retained history (or beyond the page cap): Stellar Expert has it all.
         found = self.expert.creator(account)
         if found is None or found[0] is None:
-            raise TransientApiError(f"creator of {account} unknown: no create_account within Horizon's "
-                                    f"history and Stellar Expert has no creator")
+            raise TransientApiError(
+                f"creator of {account} unknown: no create_account within Horizon's "
+                f"history and Stellar Expert has no creator"
+            )
         return found[0], found[1], "stellar_expert"
 
     # ------------------------------------------------------------------ children
@@ -138,8 +147,14 @@ class StellarApiClient:
         ordered = sorted(scan.children.values(), key=lambda r: int(r["paging_token"]))
         return {
             "count": len(ordered),
-            "children": [{"account": r["account"], "created_at": r.get("created_at"),
-                          "starting_balance": r.get("starting_balance")} for r in ordered],
+            "children": [
+                {
+                    "account": r["account"],
+                    "created_at": r.get("created_at"),
+                    "starting_balance": r.get("starting_balance"),
+                }
+                for r in ordered
+            ],
             "complete": self._complete(account, scan),
             "source": "horizon",
         }

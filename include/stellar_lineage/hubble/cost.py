@@ -70,8 +70,9 @@ class CostDecision:
         return dataclasses.asdict(self)
 
 
-def decide(estimate_bytes: int, settings: Settings, *, spent_today_usd: float,
-           referenced_tables: int = 1) -> CostDecision:
+def decide(
+    estimate_bytes: int, settings: Settings, *, spent_today_usd: float, referenced_tables: int = 1
+) -> CostDecision:
     """Approve or refuse one batch query from its dry-run estimate and today's spend."""
     billable = billable_bytes(estimate_bytes, referenced_tables)
     usd = usd_for_bytes(billable, settings.bigquery_price_per_tib_usd)
@@ -81,19 +82,35 @@ def decide(estimate_bytes: int, settings: Settings, *, spent_today_usd: float,
         return CostDecision(decision, int(estimate_bytes), billable, usd, spent_today_usd, None, reason)
 
     if usd > settings.bigquery_cost_limit_usd:
-        return refuse(REFUSED_COST, f"estimated ${usd:.4f} is over the cost limit "
-                                    f"${settings.bigquery_cost_limit_usd:.2f} "
-                                    "(stellar_lineage_bigquery_cost_limit_usd)")
+        return refuse(
+            REFUSED_COST,
+            f"estimated ${usd:.4f} is over the cost limit "
+            f"${settings.bigquery_cost_limit_usd:.2f} "
+            "(stellar_lineage_bigquery_cost_limit_usd)",
+        )
     if gb > settings.bigquery_size_limit_gb:
-        return refuse(REFUSED_SIZE, f"estimated {gb:.3f} GB is over the size limit "
-                                    f"{settings.bigquery_size_limit_gb:g} GB (stellar_lineage_bigquery_size_limit_gb)")
+        return refuse(
+            REFUSED_SIZE,
+            f"estimated {gb:.3f} GB is over the size limit "
+            f"{settings.bigquery_size_limit_gb:g} GB (stellar_lineage_bigquery_size_limit_gb)",
+        )
     if spent_today_usd + usd > settings.bigquery_daily_budget_usd:
-        return refuse(REFUSED_BUDGET, f"today's spend ${spent_today_usd:.4f} + estimate ${usd:.4f} would pass the "
-                                      f"daily budget ${settings.bigquery_daily_budget_usd:.2f} "
-                                      "(stellar_lineage_bigquery_daily_budget_usd)")
+        return refuse(
+            REFUSED_BUDGET,
+            f"today's spend ${spent_today_usd:.4f} + estimate ${usd:.4f} would pass the "
+            f"daily budget ${settings.bigquery_daily_budget_usd:.2f} "
+            "(stellar_lineage_bigquery_daily_budget_usd)",
+        )
     cap = max_bytes_billed(estimate_bytes, settings, referenced_tables=referenced_tables)
-    return CostDecision(APPROVED, int(estimate_bytes), billable, usd, spent_today_usd, cap,
-                        f"estimated ${usd:.4f} ({gb:.3f} GB) within limits; cap {cap} bytes")
+    return CostDecision(
+        APPROVED,
+        int(estimate_bytes),
+        billable,
+        usd,
+        spent_today_usd,
+        cap,
+        f"estimated ${usd:.4f} ({gb:.3f} GB) within limits; cap {cap} bytes",
+    )
 
 
 def max_bytes_billed(estimate_bytes: int, settings: Settings, *, referenced_tables: int = 1) -> int:

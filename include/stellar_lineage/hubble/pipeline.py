@@ -29,13 +29,28 @@ log = logging.getLogger(__name__)
 HUBBLE_NETWORKS = ("public",)  # Hubble publishes pubnet only; testnet batches use the API path
 
 
-def estimate_batch(store: LineageStore, settings: Settings, accounts: Sequence[str], network: str, *,
-                   hubble: HubbleClient, run_id: str = "", dry_run_only: bool = False) -> dict[str, Any]:
+def estimate_batch(
+    store: LineageStore,
+    settings: Settings,
+    accounts: Sequence[str],
+    network: str,
+    *,
+    hubble: HubbleClient,
+    run_id: str = "",
+    dry_run_only: bool = False,
+) -> dict[str, Any]:
     """Dry-run the batch query and decide. Returns the decision as a JSON-able dict (for XCom)."""
     if network not in HUBBLE_NETWORKS:
-        return {"decision": cost.REFUSED_NETWORK, "approved": False, "estimate_bytes": 0, "estimate_usd": 0.0,
-                "max_bytes_billed": None, "accounts": len(accounts), "network": network,
-                "reason": f"Hubble has no {network} data; the batch goes through the API path"}
+        return {
+            "decision": cost.REFUSED_NETWORK,
+            "approved": False,
+            "estimate_bytes": 0,
+            "estimate_usd": 0.0,
+            "max_bytes_billed": None,
+            "accounts": len(accounts),
+            "network": network,
+            "reason": f"Hubble has no {network} data; the batch goes through the API path",
+        }
     try:
         estimate = hubble.dry_run(accounts)
     except Exception as exc:  # noqa: BLE001 - no estimate means no spend: refuse, never guess
@@ -43,35 +58,90 @@ def estimate_batch(store: LineageStore, settings: Settings, accounts: Sequence[s
         # batch is refused like an over-limit one and goes through the API path.
         reason = f"dry run failed ({type(exc).__name__}: {str(exc)[:300]}); the batch goes through the API path"
         log.warning("Dry run for %d %s accounts failed: %s", len(accounts), network, reason, exc_info=True)
-        store.record_spend(SpendEntry(kind="dry_run", network=network, bytes=0, usd=0.0, accounts=len(accounts),
-                                      decision=cost.REFUSED_DRY_RUN_FAILED, run_id=run_id, detail=reason))
-        return {"decision": cost.REFUSED_DRY_RUN_FAILED, "approved": False, "estimate_bytes": 0,
-                "estimate_usd": 0.0, "max_bytes_billed": None, "accounts": len(accounts), "network": network,
-                "reason": reason, "dry_run_only": dry_run_only}
+        store.record_spend(
+            SpendEntry(
+                kind="dry_run",
+                network=network,
+                bytes=0,
+                usd=0.0,
+                accounts=len(accounts),
+                decision=cost.REFUSED_DRY_RUN_FAILED,
+                run_id=run_id,
+                detail=reason,
+            )
+        )
+        return {
+            "decision": cost.REFUSED_DRY_RUN_FAILED,
+            "approved": False,
+            "estimate_bytes": 0,
+            "estimate_usd": 0.0,
+            "max_bytes_billed": None,
+            "accounts": len(accounts),
+            "network": network,
+            "reason": reason,
+            "dry_run_only": dry_run_only,
+        }
     spent = float(store.spend_summary().get("today_usd") or 0.0)
     decision = cost.decide(estimate, settings, spent_today_usd=spent, referenced_tables=REFERENCED_TABLES)
     ledger_decision = cost.DRY_RUN_ONLY if dry_run_only else decision.decision
-    store.record_spend(SpendEntry(kind="dry_run", network=network, bytes=decision.billable_bytes,
-                                  usd=decision.estimate_usd, accounts=len(accounts), decision=ledger_decision,
-                                  run_id=run_id, detail=decision.reason))
-    log.info("Dry run for %d %s accounts: %d bytes (billable %d) = $%.6f; spent today $%.4f -> %s (%s)",
-             len(accounts), network, estimate, decision.billable_bytes, decision.estimate_usd, spent,
-             decision.decision, decision.reason)
+    store.record_spend(
+        SpendEntry(
+            kind="dry_run",
+            network=network,
+            bytes=decision.billable_bytes,
+            usd=decision.estimate_usd,
+            accounts=len(accounts),
+            decision=ledger_decision,
+            run_id=run_id,
+            detail=decision.reason,
+        )
+    )
+    log.info(
+        "Dry run for %d %s accounts: %d bytes (billable %d) = $%.6f; spent today $%.4f -> %s (%s)",
+        len(accounts),
+        network,
+        estimate,
+        decision.billable_bytes,
+        decision.estimate_usd,
+        spent,
+        decision.decision,
+        decision.reason,
+    )
     out = decision.as_dict()
-    out.update(approved=decision.approved and not dry_run_only, accounts=len(accounts), network=network,
-               per_account_usd=decision.estimate_usd / max(1, len(accounts)), dry_run_only=dry_run_only)
+    out.update(
+        approved=decision.approved and not dry_run_only,
+        accounts=len(accounts),
+        network=network,
+        per_account_usd=decision.estimate_usd / max(1, len(accounts)),
+        dry_run_only=dry_run_only,
+    )
     return out
 
 
-def run_batch(store: LineageStore, settings: Settings, claim: dict[str, Any], guard: dict[str, Any], *,
-              hubble: HubbleClient, client_for: Callable[[str], Any], run_id: str = "",
-              timeout_s: float = 600.0, deadline: float | None = None, recheck_budget: bool = False
-              ) -> dict[str, Any]:
+def run_batch(
+    store: LineageStore,
+    settings: Settings,
+    claim: dict[str, Any],
+    guard: dict[str, Any],
+    *,
+    hubble: HubbleClient,
+    client_for: Callable[[str], Any],
+    run_id: str = "",
+    timeout_s: float = 600.0,
+    deadline: float | None = None,
+    recheck_budget: bool = False,
+) -> dict[str, Any]:
     """Run the approved job for the claimed batch and write what Hubble answered."""
     owner = claim["owner"]
     held = store.held_by(claim.get("records") or [], owner)
-    summary: dict[str, Any] = {"complete": 0, "invalid": 0, "retry_later": 0, "released": 0, "handed": [],
-                               "reason": None}
+    summary: dict[str, Any] = {
+        "complete": 0,
+        "invalid": 0,
+        "retry_later": 0,
+        "released": 0,
+        "handed": [],
+        "reason": None,
+    }
     for network, accounts in held.items():
         if network not in HUBBLE_NETWORKS:
             summary["handed"] += accounts
@@ -79,8 +149,9 @@ def run_batch(store: LineageStore, settings: Settings, claim: dict[str, Any], gu
             continue
         if recheck_budget:  # a retried task: the first try may have billed already
             spent = float(store.spend_summary().get("today_usd") or 0.0)
-            again = cost.decide(int(guard["estimate_bytes"]), settings, spent_today_usd=spent,
-                                referenced_tables=REFERENCED_TABLES)
+            again = cost.decide(
+                int(guard["estimate_bytes"]), settings, spent_today_usd=spent, referenced_tables=REFERENCED_TABLES
+            )
             if not again.approved:
                 log.warning("Retry refused by the guard: %s", again.reason)
                 summary["handed"] += accounts
@@ -92,30 +163,56 @@ def run_batch(store: LineageStore, settings: Settings, claim: dict[str, Any], gu
             # bytesBilledLimitExceeded fails "without incurring a charge"; after a timeout the job may
             # have scanned, so the ledger keeps the estimate as a conservative upper bound.
             billed = int(guard["billable_bytes"]) if exc.reason == "timeout" else 0
-            store.record_spend(SpendEntry(
-                kind="job", network=network, bytes=billed,
-                usd=cost.usd_for_bytes(billed, settings.bigquery_price_per_tib_usd), accounts=len(accounts),
-                decision="failed", run_id=run_id, detail=str(exc)[:500]))
+            store.record_spend(
+                SpendEntry(
+                    kind="job",
+                    network=network,
+                    bytes=billed,
+                    usd=cost.usd_for_bytes(billed, settings.bigquery_price_per_tib_usd),
+                    accounts=len(accounts),
+                    decision="failed",
+                    run_id=run_id,
+                    detail=str(exc)[:500],
+                )
+            )
             log.warning("Hubble job failed (%s); %d accounts go to the API fallback", exc, len(accounts))
             summary["handed"] += accounts
             summary["reason"] = exc.reason
             continue
         billed = outcome.bytes_billed if outcome.bytes_billed is not None else int(guard["billable_bytes"])
-        store.record_spend(SpendEntry(
-            kind="job", network=network, bytes=billed,
-            usd=cost.usd_for_bytes(billed, settings.bigquery_price_per_tib_usd), accounts=len(accounts),
-            decision="ran", run_id=run_id,
-            detail=f"job {outcome.job_id}; {len(outcome.rows)} rows; cache_hit={outcome.cache_hit}; "
-                   + ("bytes billed reported" if outcome.bytes_billed is not None else
-                      "bytes billed not reported: estimate recorded")))
+        store.record_spend(
+            SpendEntry(
+                kind="job",
+                network=network,
+                bytes=billed,
+                usd=cost.usd_for_bytes(billed, settings.bigquery_price_per_tib_usd),
+                accounts=len(accounts),
+                decision="ran",
+                run_id=run_id,
+                detail=f"job {outcome.job_id}; {len(outcome.rows)} rows; cache_hit={outcome.cache_hit}; "
+                + (
+                    "bytes billed reported"
+                    if outcome.bytes_billed is not None
+                    else "bytes billed not reported: estimate recorded"
+                ),
+            )
+        )
         parsed = parse_rows(outcome.rows, accounts, network=network)
         _write_results(store, settings, network, owner, parsed, client_for(network), summary, deadline)
     log.info("Hubble batch: %s", {k: (len(v) if k == "handed" else v) for k, v in summary.items()})
     return summary
 
 
-def _write_results(store: LineageStore, settings: Settings, network: str, owner: str, parsed: dict,
-                   client: Any, summary: dict[str, Any], deadline: float | None) -> None:
+def _write_results(
+    store: LineageStore,
+    settings: Settings,
+    network: str,
+    owner: str,
+    parsed: dict,
+    client: Any,
+    summary: dict[str, Any],
+    deadline: float | None,
+) -> None:
     from include.stellar_lineage.clients import AccountNotFound
 
     for account, item in parsed.items():
@@ -134,8 +231,13 @@ def _write_results(store: LineageStore, settings: Settings, network: str, owner:
             summary["invalid"] += int(store.mark_invalid(network, account, owner=owner, reason=str(exc)))
             continue
         except Exception as exc:  # noqa: BLE001 - transient Horizon trouble must not lose the record
-            status = store.retry_later(network, account, owner=owner, error=f"{type(exc).__name__}: {exc}"[:500],
-                                       max_retries=settings.max_retry_attempts)
+            status = store.retry_later(
+                network,
+                account,
+                owner=owner,
+                error=f"{type(exc).__name__}: {exc}"[:500],
+                max_retries=settings.max_retry_attempts,
+            )
             summary["retry_later"] += int(status is not None)
             log.warning("%s/%s: Horizon attributes failed (%s) -> %s", network, account, exc, status)
             continue
@@ -143,17 +245,30 @@ def _write_results(store: LineageStore, settings: Settings, network: str, owner:
             summary["complete"] += 1
 
 
-def fallback_batch(store: LineageStore, settings: Settings, claim: dict[str, Any], *,
-                   deadline: float | None = None, client_factory: Any = None) -> dict[str, Any]:
+def fallback_batch(
+    store: LineageStore,
+    settings: Settings,
+    claim: dict[str, Any],
+    *,
+    deadline: float | None = None,
+    client_factory: Any = None,
+) -> dict[str, Any]:
     """Everything the run's owner still holds goes through the API path, which also climbs each
     chain through the same claim path (creators it finishes are API data for a BigQuery claim, so
     they are BIGQUERY_WITH_API_FALLBACK too)."""
     from include.stellar_lineage.api_pipeline import process_claimed
 
     records = claim.get("records") or []
-    summary = process_claimed(store, records, settings=settings,
-                              source=PipelineSource.BIGQUERY_WITH_API_FALLBACK.value, owner=claim["owner"],
-                              pipeline=claim.get("pipeline") or "BIGQUERY", deadline=deadline,
-                              client_factory=client_factory, climb=True)
+    summary = process_claimed(
+        store,
+        records,
+        settings=settings,
+        source=PipelineSource.BIGQUERY_WITH_API_FALLBACK.value,
+        owner=claim["owner"],
+        pipeline=claim.get("pipeline") or "BIGQUERY",
+        deadline=deadline,
+        client_factory=client_factory,
+        climb=True,
+    )
     summary.pop("completed", None)
     return summary

@@ -30,6 +30,7 @@ REFERENCED_TABLES = 2  # enriched_history_operations + history_ledgers (minimum 
 NETWORK_START = dt.datetime(2015, 9, 1, tzinfo=dt.timezone.utc)
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,1024}$")
 
+
 class HubbleUnavailable(RuntimeError):
     """The batch job could not run or finish; ``reason`` is BigQuery's reason (or ours)."""
 
@@ -52,12 +53,15 @@ def lineage_sql(settings: Settings) -> str:
     for name, value in (("bigquery_project", project), ("bigquery_dataset", dataset)):
         if not _IDENTIFIER.match(value):
             raise ValueError(f"stellar_lineage_{name} = {value!r} is not a BigQuery identifier")
-    return (_sql_template().replace("{project}", project)
-            .replace("{dbt_dataset}", f"{dataset}_dbt").replace("{dataset}", dataset))
+    return (
+        _sql_template()
+        .replace("{project}", project)
+        .replace("{dbt_dataset}", f"{dataset}_dbt")
+        .replace("{dataset}", dataset)
+    )
 
 
-def query_parameters(accounts: Sequence[str], *, max_children: int,
-                     since: dt.datetime | None = None) -> list[Any]:
+def query_parameters(accounts: Sequence[str], *, max_children: int, since: dt.datetime | None = None) -> list[Any]:
     from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter
 
     return [
@@ -79,8 +83,7 @@ class JobOutcome:
 class HubbleClient:
     """Dry run + job for one batch. ``client`` may be injected (tests); else built from the hook."""
 
-    def __init__(self, settings: Settings, *, gcp_conn_id: str = "google_cloud_default",
-                 client: Any = None) -> None:
+    def __init__(self, settings: Settings, *, gcp_conn_id: str = "google_cloud_default", client: Any = None) -> None:
         self.settings = settings
         self.gcp_conn_id = gcp_conn_id
         self._client = client
@@ -90,8 +93,9 @@ class HubbleClient:
         if self._client is None:
             from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 
-            hook = BigQueryHook(gcp_conn_id=self.gcp_conn_id, use_legacy_sql=False,
-                                location=self.settings.bigquery_location)
+            hook = BigQueryHook(
+                gcp_conn_id=self.gcp_conn_id, use_legacy_sql=False, location=self.settings.bigquery_location
+            )
             # project_id must be explicit: get_client() without it falls back to ADC even when the
             # Connection is anonymous. It is the billing project, not Hubble's.
             self._client = hook.get_client(project_id=hook.project_id, location=self.settings.bigquery_location)
@@ -102,27 +106,34 @@ class HubbleClient:
         """Bytes the batch query would scan. The dry run is free and never calls result()."""
         from google.cloud.bigquery import QueryJobConfig
 
-        config = QueryJobConfig(dry_run=True, use_query_cache=False, query_parameters=query_parameters(
-            accounts, max_children=self.settings.bigquery_max_children, since=since))
+        config = QueryJobConfig(
+            dry_run=True,
+            use_query_cache=False,
+            query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children, since=since),
+        )
         from google.api_core.retry import Retry
 
         # Bounded (60 s) retries: an unreachable API fails the guard task quickly, and the fallback
         # task (trigger rule all_done) still finishes the claimed batch through the API path.
-        job = self.client.query(lineage_sql(self.settings), job_config=config,
-                                location=self.settings.bigquery_location,
-                                retry=Retry(predicate=_retryable, timeout=60.0), job_retry=None)
+        job = self.client.query(
+            lineage_sql(self.settings),
+            job_config=config,
+            location=self.settings.bigquery_location,
+            retry=Retry(predicate=_retryable, timeout=60.0),
+            job_retry=None,
+        )
         return int(job.total_bytes_processed or 0)
 
-    def run(self, accounts: Sequence[str], *, max_bytes_billed: int, timeout_s: float,
-            since: dt.datetime | None = None) -> JobOutcome:
+    def run(
+        self, accounts: Sequence[str], *, max_bytes_billed: int, timeout_s: float, since: dt.datetime | None = None
+    ) -> JobOutcome:
         """Run the batch job with BigQuery enforcing ``max_bytes_billed``; classify failures."""
         from google.api_core import exceptions as gexc
         from google.api_core.retry import Retry
         from google.cloud.bigquery import QueryJobConfig
 
         config = QueryJobConfig(
-            query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children,
-                                              since=since),
+            query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children, since=since),
             maximum_bytes_billed=int(max_bytes_billed),
             job_timeout_ms=int(timeout_s * 1000),  # BigQuery cancels the job server-side too
         )
@@ -131,8 +142,13 @@ class HubbleClient:
         retry = Retry(predicate=_retryable, timeout=min(60.0, timeout_s))
         job = None
         try:
-            job = self.client.query(lineage_sql(self.settings), job_config=config,
-                                    location=self.settings.bigquery_location, retry=retry, job_retry=None)
+            job = self.client.query(
+                lineage_sql(self.settings),
+                job_config=config,
+                location=self.settings.bigquery_location,
+                retry=retry,
+                job_retry=None,
+            )
             rows = [dict(row.items()) for row in job.result(timeout=timeout_s, retry=retry)]
         except gexc.GoogleAPICallError as exc:
             raise HubbleUnavailable(_reason(exc), _message(exc)) from exc
@@ -140,8 +156,7 @@ class HubbleClient:
             if job is not None:
                 _cancel_quietly(job)
             raise HubbleUnavailable("timeout", f"no result within {timeout_s:.0f}s ({type(exc).__name__})") from exc
-        return JobOutcome(rows, job.job_id, job.total_bytes_billed, job.total_bytes_processed,
-                          bool(job.cache_hit))
+        return JobOutcome(rows, job.job_id, job.total_bytes_billed, job.total_bytes_processed, bool(job.cache_hit))
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -157,8 +172,9 @@ def _reason(exc: Any) -> str:
     text = str(exc)
     if "exceeded limit for bytes billed" in text.lower():
         return "bytesBilledLimitExceeded"  # matched on the text too: the status code varies (400/500)
-    return {403: "accessDenied", 404: "notFound", 429: "rateLimitExceeded"}.get(getattr(exc, "code", 0) or 0,
-                                                                                 type(exc).__name__)
+    return {403: "accessDenied", 404: "notFound", 429: "rateLimitExceeded"}.get(
+        getattr(exc, "code", 0) or 0, type(exc).__name__
+    )
 
 
 def _message(exc: Any) -> str:

@@ -55,8 +55,7 @@ def amount(value: Any) -> str | None:
     return f"{Decimal(repr(float(value))):.7f}"
 
 
-def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *,
-               network: str) -> dict[str, HubbleLineage]:
+def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, network: str) -> dict[str, HubbleLineage]:
     """Rows of hubble_lineage.sql → one ``HubbleLineage`` per requested account."""
     out = {account: HubbleLineage(account) for account in accounts}
     root = NETWORK_ROOTS.get(network)
@@ -73,8 +72,13 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *,
             item.starting_balance = amount(row.get("starting_balance"))
         elif row["kind"] == "child":
             item.child_total = int(row.get("child_total") or 0)
-            item.children.append({"account": row["related"], "created_at": iso_z(_utc(row["created_at"])),
-                                  "starting_balance": amount(row.get("starting_balance"))})
+            item.children.append(
+                {
+                    "account": row["related"],
+                    "created_at": iso_z(_utc(row["created_at"])),
+                    "starting_balance": amount(row.get("starting_balance")),
+                }
+            )
     for item in out.values():
         item.children.sort(key=lambda c: (c["created_at"] or "", c["account"]))
         item.child_total = max(item.child_total, len(item.children))
@@ -84,8 +88,11 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *,
 def lineage_result(item: HubbleLineage, state: dict[str, Any], tags: list[str]) -> LineageResult:
     """Combine Hubble's lineage with Horizon's current state (see module doc)."""
     attributes = account_attributes(state)
-    attributes["creation"] = {"ledger": item.creation_ledger, "starting_balance": item.starting_balance,
-                              "transaction_hash": None}  # not selected: see hubble_lineage.sql header
+    attributes["creation"] = {
+        "ledger": item.creation_ledger,
+        "starting_balance": item.starting_balance,
+        "transaction_hash": None,
+    }  # not selected: see hubble_lineage.sql header
     return LineageResult(
         creator=item.creator,
         created_at=item.created_at,
@@ -93,8 +100,12 @@ def lineage_result(item: HubbleLineage, state: dict[str, Any], tags: list[str]) 
         xlm_balance=native_balance(state),
         attributes=attributes,
         assets=[dict(b) for b in state["balances"] if b.get("asset_type") != "native"],
-        children={"count": item.child_total, "children": item.children,
-                  "complete": len(item.children) >= item.child_total, "source": "hubble"},
+        children={
+            "count": item.child_total,
+            "children": item.children,
+            "complete": len(item.children) >= item.child_total,
+            "source": "hubble",
+        },
         tags=tags,
         creator_source="hubble" if item.creator else "genesis",
     )

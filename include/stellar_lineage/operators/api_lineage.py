@@ -25,8 +25,9 @@ class ApiLineageOperator(BaseOperator):
     template_fields: Sequence[str] = ("claim",)
     ui_color = "#d9f2e6"
 
-    def __init__(self, *, claim: Any, source: str = "API",
-                 deadline_seconds: float = SCHEDULE_SECONDS * 0.75, **kwargs: Any) -> None:
+    def __init__(
+        self, *, claim: Any, source: str = "API", deadline_seconds: float = SCHEDULE_SECONDS * 0.75, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.claim = claim
         self.source = source
@@ -40,8 +41,14 @@ class ApiLineageOperator(BaseOperator):
             return {"claimed": 0}
         deadline = time.monotonic() + float(self.deadline_seconds)
         with task_store() as (settings, store):
-            summary = process_claimed(store, records, settings=settings, source=self.source,
-                                      owner=claim["owner"], pipeline=claim.get("pipeline"),
-                                      deadline=deadline)
+            summary = process_claimed(
+                store,
+                records,
+                settings=settings,
+                source=self.source,
+                owner=claim["owner"],
+                pipeline=claim.get("pipeline"),
+                deadline=deadline,
+            )
         summary.pop("completed", None)
         return summary

@@ -24,8 +24,7 @@ class ClaimLineageBatchOperator(BaseOperator):
     template_fields: Sequence[str] = ("batch_size", "network")
     ui_color = "#e0ecff"
 
-    def __init__(self, *, pipeline: str, batch_size: Any = None, network: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, pipeline: str, batch_size: Any = None, network: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pipeline = pipeline
         self.batch_size = batch_size
@@ -35,13 +34,21 @@ class ClaimLineageBatchOperator(BaseOperator):
         with task_store() as (settings, store):
             limit = self._limit(settings, store)
             owner = claim_owner(context, self.pipeline)
-            records = store.claim_batch(limit, pipeline=self.pipeline, owner=owner,
-                                        network=self.network or None)
+            records = store.claim_batch(limit, pipeline=self.pipeline, owner=owner, network=self.network or None)
             depth = store.queue_depth(self.network or None)
-        self.log.info("Claimed %d of limit %d for %s (owner %s); %d still PENDING",
-                      len(records), limit, self.pipeline, owner, depth)
-        return {"owner": owner, "pipeline": self.pipeline,
-                "records": [{"network": r.network_name, "account": r.stellar_account} for r in records]}
+        self.log.info(
+            "Claimed %d of limit %d for %s (owner %s); %d still PENDING",
+            len(records),
+            limit,
+            self.pipeline,
+            owner,
+            depth,
+        )
+        return {
+            "owner": owner,
+            "pipeline": self.pipeline,
+            "records": [{"network": r.network_name, "account": r.stellar_account} for r in records],
+        }
 
     def _limit(self, settings: Any, store: Any) -> int:
         if self.batch_size not in (None, "", "auto"):

@@ -30,9 +30,18 @@ class HubbleCostGuardOperator(BaseBranchOperator):
     template_fields: Sequence[str] = ("network", "limit", "dry_run_only")
     ui_color = "#fff1d6"
 
-    def __init__(self, *, claim_task_id: str, query_task_id: str, fallback_task_id: str,
-                 network: str = "public", limit: Any = 100, dry_run_only: Any = False,
-                 gcp_conn_id: str = "google_cloud_default", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        claim_task_id: str,
+        query_task_id: str,
+        fallback_task_id: str,
+        network: str = "public",
+        limit: Any = 100,
+        dry_run_only: Any = False,
+        gcp_conn_id: str = "google_cloud_default",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.claim_task_id, self.query_task_id, self.fallback_task_id = claim_task_id, query_task_id, fallback_task_id
         self.network, self.limit, self.dry_run_only, self.gcp_conn_id = network, limit, dry_run_only, gcp_conn_id
@@ -44,23 +53,35 @@ class HubbleCostGuardOperator(BaseBranchOperator):
         dry_only = str(self.dry_run_only).strip().lower() in ("true", "1", "yes")
         with task_store() as (settings, store):
             if dry_only:
-                accounts = [r.stellar_account for r in store.pending_accounts(
-                    self.network, limit=int(self.limit), stuck_threshold=_minutes(settings.stuck_threshold_minutes))
-                    if r.status == "PENDING"]
+                accounts = [
+                    r.stellar_account
+                    for r in store.pending_accounts(
+                        self.network, limit=int(self.limit), stuck_threshold=_minutes(settings.stuck_threshold_minutes)
+                    )
+                    if r.status == "PENDING"
+                ]
             else:
                 claim = context["ti"].xcom_pull(task_ids=self.claim_task_id) or {}
                 accounts = [r["account"] for r in claim.get("records") or []]
             if not accounts:
-                self.log.info("No accounts to estimate (nothing %s); following no branch",
-                              "PENDING" if dry_only else "claimed")
+                self.log.info(
+                    "No accounts to estimate (nothing %s); following no branch", "PENDING" if dry_only else "claimed"
+                )
                 return None
-            decision = estimate_batch(store, settings, accounts, self.network,
-                                      hubble=HubbleClient(settings, gcp_conn_id=self.gcp_conn_id),
-                                      run_id=context["run_id"], dry_run_only=dry_only)
+            decision = estimate_batch(
+                store,
+                settings,
+                accounts,
+                self.network,
+                hubble=HubbleClient(settings, gcp_conn_id=self.gcp_conn_id),
+                run_id=context["run_id"],
+                dry_run_only=dry_only,
+            )
         context["ti"].xcom_push(key=DECISION_KEY, value=decision)
         if dry_only:
-            self.log.info("dry_run_only: would be %s (%s); nothing claimed or run", decision["decision"],
-                          decision["reason"])
+            self.log.info(
+                "dry_run_only: would be %s (%s); nothing claimed or run", decision["decision"], decision["reason"]
+            )
             return None
         return self.query_task_id if decision["approved"] else self.fallback_task_id
 

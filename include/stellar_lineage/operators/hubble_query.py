@@ -25,9 +25,16 @@ class HubbleLineageQueryOperator(BaseOperator):
     template_fields: Sequence[str] = ("job_timeout_seconds",)
     ui_color = "#dbe9ff"
 
-    def __init__(self, *, claim_task_id: str, guard_task_id: str, job_timeout_seconds: Any = 600,
-                 deadline_seconds: float = 1800, gcp_conn_id: str = "google_cloud_default",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        claim_task_id: str,
+        guard_task_id: str,
+        job_timeout_seconds: Any = 600,
+        deadline_seconds: float = 1800,
+        gcp_conn_id: str = "google_cloud_default",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.claim_task_id, self.guard_task_id = claim_task_id, guard_task_id
         self.job_timeout_seconds, self.deadline_seconds = job_timeout_seconds, deadline_seconds
@@ -46,9 +53,16 @@ class HubbleLineageQueryOperator(BaseOperator):
             return {"handed": [], "complete": 0}
         deadline = time.monotonic() + float(self.deadline_seconds)
         with task_store() as (settings, store):
-            summary = run_batch(store, settings, claim, guard,
-                                hubble=HubbleClient(settings, gcp_conn_id=self.gcp_conn_id),
-                                client_for=default_client_factory(settings), run_id=context["run_id"],
-                                timeout_s=float(self.job_timeout_seconds), deadline=deadline,
-                                recheck_budget=ti.try_number > 1)
+            summary = run_batch(
+                store,
+                settings,
+                claim,
+                guard,
+                hubble=HubbleClient(settings, gcp_conn_id=self.gcp_conn_id),
+                client_for=default_client_factory(settings),
+                run_id=context["run_id"],
+                timeout_s=float(self.job_timeout_seconds),
+                deadline=deadline,
+                recheck_budget=ti.try_number > 1,
+            )
         return summary

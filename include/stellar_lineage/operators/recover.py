@@ -21,8 +21,10 @@ class RecoverStuckRecordsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         with task_store() as (settings, store):
-            out = store.recover_stuck(threshold=dt.timedelta(minutes=settings.stuck_threshold_minutes),
-                                      max_retries=settings.max_retry_attempts)
+            out = store.recover_stuck(
+                threshold=dt.timedelta(minutes=settings.stuck_threshold_minutes),
+                max_retries=settings.max_retry_attempts,
+            )
         for network, account in out.requeued:
             self.log.warning("Stuck record %s/%s re-queued (retry + 1)", network, account)
         for network, account in out.failed:

@@ -106,9 +106,7 @@ class LineageStore(abc.ABC):
         """PROCESSING → INVALID (the account does not exist: Horizon 404 confirmed)."""
 
     @abc.abstractmethod
-    def release(
-        self, network: str, account: str, *, owner: str, now: dt.datetime | None = None
-    ) -> bool:
+    def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
         """PROCESSING → PENDING without counting a retry (work not attempted, e.g. deadline)."""
 
     @abc.abstractmethod
@@ -131,18 +129,16 @@ class LineageStore(abc.ABC):
         """Number of PENDING records (all networks when ``network`` is None)."""
 
     @abc.abstractmethod
-    def stats(
-        self, network: str, *, stuck_threshold: dt.timedelta, now: dt.datetime | None = None
-    ) -> dict[str, Any]:
+    def stats(self, network: str, *, stuck_threshold: dt.timedelta, now: dt.datetime | None = None) -> dict[str, Any]:
         """Aggregates maintained by the store (no full scan). Shape::
 
-            {"network": str,
-             "by_status": {"PENDING": n, "PROCESSING": n, "COMPLETE": n, "FAILED": n, "INVALID": n},
-             "complete_by_source": {"API": n, "BIGQUERY": n, "BIGQUERY_WITH_API_FALLBACK": n},
-             "last_24h_by_source": {same keys},          # completions in the last 24 h
-             "hourly_completions": [{"hour": iso, "API": n, "BIGQUERY": n,
-                                     "BIGQUERY_WITH_API_FALLBACK": n}, ...],  # 24 entries, oldest first
-             "stuck": n}                                # PROCESSING older than stuck_threshold
+        {"network": str,
+         "by_status": {"PENDING": n, "PROCESSING": n, "COMPLETE": n, "FAILED": n, "INVALID": n},
+         "complete_by_source": {"API": n, "BIGQUERY": n, "BIGQUERY_WITH_API_FALLBACK": n},
+         "last_24h_by_source": {same keys},          # completions in the last 24 h
+         "hourly_completions": [{"hour": iso, "API": n, "BIGQUERY": n,
+                                 "BIGQUERY_WITH_API_FALLBACK": n}, ...],  # 24 entries, oldest first
+         "stuck": n}                                # PROCESSING older than stuck_threshold
         """
 
     def completions_since(self, network: str, since: dt.datetime, *, now: dt.datetime | None = None) -> int:
@@ -205,8 +201,11 @@ class LineageStore(abc.ABC):
         held: dict[str, list[str]] = {}
         for network, accounts in wanted.items():
             found = self.get_many(network, accounts)
-            mine = [a for a in accounts if (r := found.get(a)) is not None
-                    and r.status == Status.PROCESSING.value and r.claim_owner == owner]
+            mine = [
+                a
+                for a in accounts
+                if (r := found.get(a)) is not None and r.status == Status.PROCESSING.value and r.claim_owner == owner
+            ]
             if mine:
                 held[network] = mine
         return held

@@ -94,18 +94,21 @@ def create_app(
 
     # --- JSON ---------------------------------------------------------------------------------
     @app.get("/api/pipeline-stats")
-    def pipeline_stats(store: StoreDep, settings: SettingsDep,
-                       network: Annotated[str, Depends(_network)]) -> dict[str, Any]:
+    def pipeline_stats(
+        store: StoreDep, settings: SettingsDep, network: Annotated[str, Depends(_network)]
+    ) -> dict[str, Any]:
         return stats.pipeline_stats(store, network, stuck_threshold=threshold(settings), now=now())
 
     @app.get("/api/dashboard")
-    def dashboard_data(store: StoreDep, settings: SettingsDep,
-                       network: Annotated[str, Depends(_network)]) -> dict[str, Any]:
+    def dashboard_data(
+        store: StoreDep, settings: SettingsDep, network: Annotated[str, Depends(_network)]
+    ) -> dict[str, Any]:
         return stats.dashboard(store, network, stuck_threshold=threshold(settings), now=now())
 
     @app.get("/api/pending-accounts")
-    def pending_accounts(store: StoreDep, settings: SettingsDep,
-                         network: Annotated[str | None, Depends(_optional_network)]) -> dict[str, Any]:
+    def pending_accounts(
+        store: StoreDep, settings: SettingsDep, network: Annotated[str | None, Depends(_optional_network)]
+    ) -> dict[str, Any]:
         networks = (network,) if network else NETWORKS
         return stats.pending_accounts(store, networks, stuck_threshold=threshold(settings), now=now())
 
@@ -116,19 +119,28 @@ def create_app(
             raise HTTPException(400, f"invalid Stellar account address {redact(account)!r}: {exc.reason}") from None
         found = stats.lineage(store, network, address, children_limit=children_limit)
         if found is None:
-            raise HTTPException(404, f"account {address} is not in the {network} lineage store "
-                                     "(enqueue it with the stellar_lineage_enqueue DAG)")
+            raise HTTPException(
+                404,
+                f"account {address} is not in the {network} lineage store "
+                "(enqueue it with the stellar_lineage_enqueue DAG)",
+            )
         return found
 
     @app.get("/api/lineage/{account}")
-    def lineage_json(account: str, store: StoreDep, network: Annotated[str, Depends(_network)],
-                     children_limit: Annotated[int, Query(ge=0, le=10000)] = 200) -> dict[str, Any]:
+    def lineage_json(
+        account: str,
+        store: StoreDep,
+        network: Annotated[str, Depends(_network)],
+        children_limit: Annotated[int, Query(ge=0, le=10000)] = 200,
+    ) -> dict[str, Any]:
         return lookup(store, network, account, children_limit)
 
     # --- HTML ---------------------------------------------------------------------------------
     def page(request: Request, name: str, root: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(
-            request, name, {"root": root, "networks": NETWORKS, "dag_ids": DAG_IDS, **context},
+            request,
+            name,
+            {"root": root, "networks": NETWORKS, "dag_ids": DAG_IDS, **context},
             status_code=status_code,
         )
 
@@ -143,21 +155,29 @@ def create_app(
         try:
             data = lookup(provider.get(settings), network, account.strip(), 500)
         except StoreUnavailable as exc:
-            return page(request, "lineage.html", root, 503, network=network, account=redact(account),
-                        error=str(exc))
+            return page(request, "lineage.html", root, 503, network=network, account=redact(account), error=str(exc))
         except HTTPException as exc:
-            return page(request, "lineage.html", root, exc.status_code, network=network, account=redact(account),
-                        error=exc.detail)
+            return page(
+                request,
+                "lineage.html",
+                root,
+                exc.status_code,
+                network=network,
+                account=redact(account),
+                error=exc.detail,
+            )
         return page(request, "lineage.html", root, network=network, account=account, data=data)
 
     @app.get("/lineage", response_class=HTMLResponse)
-    def lineage_search(request: Request, settings: SettingsDep, network: Annotated[str, Depends(_network)],
-                       account: str = "") -> HTMLResponse:
+    def lineage_search(
+        request: Request, settings: SettingsDep, network: Annotated[str, Depends(_network)], account: str = ""
+    ) -> HTMLResponse:
         return lineage_page(request, account, network, "", settings)
 
     @app.get("/lineage/{account}", response_class=HTMLResponse)
-    def lineage_account(request: Request, account: str, settings: SettingsDep,
-                        network: Annotated[str, Depends(_network)]) -> HTMLResponse:
+    def lineage_account(
+        request: Request, account: str, settings: SettingsDep, network: Annotated[str, Depends(_network)]
+    ) -> HTMLResponse:
         return lineage_page(request, account, network, "../", settings)
 
     @app.get("/static/{name}")
@@ -166,7 +186,8 @@ def create_app(
         if path.parent != static_dir or path.suffix not in STATIC_TYPES or not path.is_file():
             raise HTTPException(404, "not found")
         # Short cache: the assets ship with the plugin and change only on deploy.
-        return FileResponse(path, media_type=STATIC_TYPES[path.suffix],
-                            headers={"Cache-Control": "private, max-age=300"})
+        return FileResponse(
+            path, media_type=STATIC_TYPES[path.suffix], headers={"Cache-Control": "private, max-age=300"}
+        )
 
     return app

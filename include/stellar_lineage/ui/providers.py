@@ -63,8 +63,12 @@ def read_ui_settings(reader: Callable[[str], str | None] = read_variable) -> Set
 class CachedSettings:
     """``read_ui_settings`` memoised for ``ttl`` seconds; errors are not cached."""
 
-    def __init__(self, loader: Callable[[], Settings] = read_ui_settings, ttl: float = SETTINGS_TTL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        loader: Callable[[], Settings] = read_ui_settings,
+        ttl: float = SETTINGS_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._loader, self._ttl, self._clock = loader, ttl, clock
         self._lock = threading.Lock()
         self._value: Settings | None = None

@@ -48,9 +48,7 @@ def valid_keyspace(name: str | None, *, conn_id: str = "") -> str:
     # identifier; anything else is refused before it reaches a statement.
     if not name or not _KEYSPACE_RE.match(name):
         where = f"connection {conn_id!r} field 'schema'" if conn_id else "keyspace"
-        raise CassandraConfigError(
-            f"{where} must be a Cassandra keyspace name (letters, digits, _; got {name!r})"
-        )
+        raise CassandraConfigError(f"{where} must be a Cassandra keyspace name (letters, digits, _; got {name!r})")
     return name
 
 

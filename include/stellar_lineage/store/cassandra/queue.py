@@ -34,8 +34,18 @@ UTC = dt.UTC
 _RECORD_FIELDS = [f.name for f in dataclasses.fields(LineageRecord)]
 _TIME_FIELDS = {f.name for f in dataclasses.fields(LineageRecord) if "datetime" in str(f.type)}
 ROW_COLUMNS = [*_RECORD_FIELDS, "claim_token", "queue_token", "queue_seq"]
-LWT = {"insert_new", "reset", "claim", "complete", "retry", "invalid", "release", "recover",
-       "adopt_pending", "adopt_processing"}
+LWT = {
+    "insert_new",
+    "reset",
+    "claim",
+    "complete",
+    "retry",
+    "invalid",
+    "release",
+    "recover",
+    "adopt_pending",
+    "adopt_processing",
+}
 
 
 def load_statements(keyspace: str) -> dict[str, str]:
@@ -110,38 +120,50 @@ class PendingHint:
     network: str = dataclasses.field(compare=False)
 
     def key(self) -> tuple[Any, ...]:
-        return (self.network, bucket(self.account), self.priority, ms(self.created_at), self.seq,
-                self.account, self.queue_token)
+        return (
+            self.network,
+            bucket(self.account),
+            self.priority,
+            ms(self.created_at),
+            self.seq,
+            self.account,
+            self.queue_token,
+        )
 
 
-def hint_for_row(row: Any, network: str, token: uuid.UUID | None = None,
-                 created_at: dt.datetime | None = None) -> PendingHint:
+def hint_for_row(
+    row: Any, network: str, token: uuid.UUID | None = None, created_at: dt.datetime | None = None
+) -> PendingHint:
     """The index entry of ``row``'s PENDING episode: its current one, or a new one for ``token``."""
-    return PendingHint(row.priority if row.priority is not None else 1,
-                       created_at or aware(row.created_at), 0 if token else (row.queue_seq or 0),
-                       row.stellar_account, token or row.queue_token, network)
+    return PendingHint(
+        row.priority if row.priority is not None else 1,
+        created_at or aware(row.created_at),
+        0 if token else (row.queue_seq or 0),
+        row.stellar_account,
+        token or row.queue_token,
+        network,
+    )
 
 
-def _bucket_stream(session: Any, stmts: dict[str, Any], network: str, b: int, page: int
-                   ) -> Iterator[PendingHint]:
+def _bucket_stream(session: Any, stmts: dict[str, Any], network: str, b: int, page: int) -> Iterator[PendingHint]:
     # Pages through one index partition in clustering order, resuming after the last key seen,
     # so a batch never reads more of the queue than it consumes (plus one page).
     rows = list(session.execute(stmts["pending_head"], (network, b, page)))
     while rows:
         for r in rows:
-            yield PendingHint(r.priority, aware(r.created_at), r.seq, r.stellar_account, r.queue_token,
-                              network)
+            yield PendingHint(r.priority, aware(r.created_at), r.seq, r.stellar_account, r.queue_token, network)
         if len(rows) < page:
             return
         last = rows[-1]
-        rows = list(session.execute(
-            stmts["pending_after"],
-            (network, b, last.priority, last.created_at, last.seq, last.stellar_account, last.queue_token,
-             page)))
+        rows = list(
+            session.execute(
+                stmts["pending_after"],
+                (network, b, last.priority, last.created_at, last.seq, last.stellar_account, last.queue_token, page),
+            )
+        )
 
 
-def pending_in_order(session: Any, stmts: dict[str, Any], networks: list[str], page: int
-                     ) -> Iterator[PendingHint]:
+def pending_in_order(session: Any, stmts: dict[str, Any], networks: list[str], page: int) -> Iterator[PendingHint]:
     """Every pending hint of ``networks`` in claim order (priority, age), merged across buckets."""
     streams = [_bucket_stream(session, stmts, n, b, page) for n in networks for b in range(BUCKETS)]
     return heapq.merge(*streams)

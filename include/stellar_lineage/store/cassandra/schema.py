@@ -50,7 +50,8 @@ def expected_schema() -> dict[str, set[str]]:
             if m := _CREATE.match(stmt):
                 # one "name type" per line in our files; the PRIMARY KEY line is not a column
                 tables[m.group(1)] = {
-                    c.group(1) for line in m.group(2).splitlines()
+                    c.group(1)
+                    for line in m.group(2).splitlines()
                     if (c := _COLUMN.match(line)) and c.group(1).upper() != "PRIMARY"
                 }
             elif m := _ALTER_ADD.match(stmt):
@@ -70,8 +71,7 @@ def _existing(session: Any, keyspace: str) -> dict[str, set[str]]:
 
 def _partition_key(session: Any, keyspace: str, table: str) -> list[str]:
     rows = session.execute(
-        "SELECT column_name, kind, position FROM system_schema.columns "
-        "WHERE keyspace_name = %s AND table_name = %s",
+        "SELECT column_name, kind, position FROM system_schema.columns WHERE keyspace_name = %s AND table_name = %s",
         (keyspace, table),
     )
     return [r.column_name for r in sorted(rows, key=lambda r: r.position) if r.kind == "partition_key"]
@@ -107,6 +107,8 @@ def check_schema(session: Any, keyspace: str) -> None:
             f"Cassandra keyspace {keyspace!r} is missing: {', '.join(missing)}. Run "
             "`python -m include.stellar_lineage.store.cassandra.admin --conn-id <id>` to migrate."
         )
+
+
 def applied_migrations(session: Any, keyspace: str) -> set[str]:
     have = _existing(session, keyspace)
     if "schema_migrations" not in have:
@@ -114,14 +116,12 @@ def applied_migrations(session: Any, keyspace: str) -> set[str]:
     return {r.name for r in session.execute(f"SELECT name FROM {keyspace}.schema_migrations")}
 
 
-def migrate(session: Any, keyspace: str, *, log: Any = None, post_steps: dict[str, Any] | None = None
-            ) -> list[str]:
+def migrate(session: Any, keyspace: str, *, log: Any = None, post_steps: dict[str, Any] | None = None) -> list[str]:
     """Apply pending migrations; ``post_steps[name]()`` runs after a file's statements and before the
     file is recorded, so a crash in between re-runs both (post steps must be re-runnable)."""
     _check_key(session, keyspace)  # never ALTER a seed's uuid-keyed table
     session.execute(
-        f"CREATE TABLE IF NOT EXISTS {keyspace}.schema_migrations "
-        "(name text PRIMARY KEY, applied_at timestamp)"
+        f"CREATE TABLE IF NOT EXISTS {keyspace}.schema_migrations (name text PRIMARY KEY, applied_at timestamp)"
     )
     session.cluster.control_connection.wait_for_schema_agreement()
     done = applied_migrations(session, keyspace)

@@ -48,8 +48,10 @@ class StatsMixin:
         live = []
         for network in networks:
             # all bucket reads in flight at once, then one concurrent row read per entry
-            futures = [(b, self.session.execute_async(self.stmts["processing_before"], (network, b, before)))
-                       for b in range(q.BUCKETS)]
+            futures = [
+                (b, self.session.execute_async(self.stmts["processing_before"], (network, b, before)))
+                for b in range(q.BUCKETS)
+            ]
             entries = [(b, e) for b, f in futures for e in f.result()]
             rows = self._rows(network, [e.stellar_account for _b, e in entries]) if entries else {}
             for b, e in entries:
@@ -57,12 +59,14 @@ class StatsMixin:
                 if row is not None and row.status == PR and row.claim_token == e.claim_token:
                     live.append((e, row))
                 elif q.is_old(e.claim_token):
-                    self.execute("processing_del", (network, b, e.processing_started_at,
-                                               e.stellar_account, e.claim_token))
+                    self.execute(
+                        "processing_del", (network, b, e.processing_started_at, e.stellar_account, e.claim_token)
+                    )
         return live
 
-    def recover_stuck(self, *, threshold: dt.timedelta, max_retries: int,
-                      now: dt.datetime | None = None) -> RecoveryResult:
+    def recover_stuck(
+        self, *, threshold: dt.timedelta, max_retries: int, now: dt.datetime | None = None
+    ) -> RecoveryResult:
         now = q.ms(now or utcnow())
         requeued: list[tuple[str, str]] = []
         failed: list[tuple[str, str]] = []
@@ -76,16 +80,18 @@ class StatsMixin:
                 hint = q.hint_for_row(row, network, token)
                 self.execute("pending_put", hint.key())
             started = q.aware(row.processing_started_at)
-            error = (f"stuck in PROCESSING since {started.isoformat() if started else '?'}"
-                     f" (claimed by {row.claim_pipeline or '?'})")
-            rs = self.execute("recover", (status, retries, error, token, now, network, account,
-                                     entry.claim_token))
+            error = (
+                f"stuck in PROCESSING since {started.isoformat() if started else '?'}"
+                f" (claimed by {row.claim_pipeline or '?'})"
+            )
+            rs = self.execute("recover", (status, retries, error, token, now, network, account, entry.claim_token))
             if not rs.was_applied:  # finished or re-claimed meanwhile: not stuck after all
                 if hint is not None:
                     self.execute("pending_del", hint.key())
                 continue
-            self.execute("processing_del", (network, q.bucket(account), entry.processing_started_at, account,
-                                       entry.claim_token))
+            self.execute(
+                "processing_del", (network, q.bucket(account), entry.processing_started_at, account, entry.claim_token)
+            )
             self._count(network, PR, -1)
             self._count(network, status, 1)
             (requeued if status == P else failed).append((network, account))
@@ -97,8 +103,7 @@ class StatsMixin:
             total += sum(r.n for r in self.execute("counts", (n,)) if r.status == P)
         return total
 
-    def stats(self, network: str, *, stuck_threshold: dt.timedelta,
-              now: dt.datetime | None = None) -> dict[str, Any]:
+    def stats(self, network: str, *, stuck_threshold: dt.timedelta, now: dt.datetime | None = None) -> dict[str, Any]:
         now = q.ms(now or utcnow())
         by_status = {s.value: 0 for s in Status}
         complete_by_source = dict.fromkeys(STATS_SOURCES, 0)
@@ -131,12 +136,19 @@ class StatsMixin:
             "stuck": stuck,
         }
 
-    def pending_accounts(self, network: str | None = None, *, limit: int = 100,
-                         stuck_threshold: dt.timedelta, now: dt.datetime | None = None
-                         ) -> list[LineageRecord]:
+    def pending_accounts(
+        self,
+        network: str | None = None,
+        *,
+        limit: int = 100,
+        stuck_threshold: dt.timedelta,
+        now: dt.datetime | None = None,
+    ) -> list[LineageRecord]:
         networks = [network] if network else self.networks()
-        live = sorted(self._processing(networks, _FAR_FUTURE),
-                      key=lambda pair: (pair[0].processing_started_at, pair[0].stellar_account))
+        live = sorted(
+            self._processing(networks, _FAR_FUTURE),
+            key=lambda pair: (pair[0].processing_started_at, pair[0].stellar_account),
+        )
         records = [q.row_to_record(row) for _e, row in live[:limit]]
         if len(records) >= limit:
             return records
@@ -147,8 +159,9 @@ class StatsMixin:
                 break
             rows = {}
             for net in {h.network for h in hints}:
-                rows.update({(net, a): r for a, r in
-                             self._rows(net, [h.account for h in hints if h.network == net]).items()})
+                rows.update(
+                    {(net, a): r for a, r in self._rows(net, [h.account for h in hints if h.network == net]).items()}
+                )
             for hint in hints:  # a hint counts only if it is the row's current PENDING episode
                 row = rows.get((hint.network, hint.account))
                 if row is not None and row.status == P and row.queue_token == hint.queue_token:
@@ -160,9 +173,22 @@ class StatsMixin:
         at = q.ms(entry.at)
         usd_micros = round(float(entry.usd) * 1_000_000)
         refused = entry.decision.startswith("refused")
-        self.execute("spend_put", (at.date(), at, uuid.uuid1(), entry.kind, entry.network, int(entry.bytes),
-                              decimal.Decimal(str(entry.usd)), int(entry.accounts), entry.decision,
-                              entry.run_id, entry.detail[:2000]))
+        self.execute(
+            "spend_put",
+            (
+                at.date(),
+                at,
+                uuid.uuid1(),
+                entry.kind,
+                entry.network,
+                int(entry.bytes),
+                decimal.Decimal(str(entry.usd)),
+                int(entry.accounts),
+                entry.decision,
+                entry.run_id,
+                entry.detail[:2000],
+            ),
+        )
         if entry.kind == "dry_run":
             deltas = (0, 0, 0, 1, int(refused), usd_micros if refused else 0, 0)
         else:

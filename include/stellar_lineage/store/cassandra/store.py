@@ -70,8 +70,15 @@ class ClaimUnknown(RuntimeError):
 
 
 class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
-    def __init__(self, session: Any, keyspace: str, *, consistency: Consistency | None = None,
-                 cluster: Any = None, check: bool = True) -> None:
+    def __init__(
+        self,
+        session: Any,
+        keyspace: str,
+        *,
+        consistency: Consistency | None = None,
+        cluster: Any = None,
+        check: bool = True,
+    ) -> None:
         """Use an existing driver ``Session`` (tests); production code uses ``from_connection``."""
         self.session, self.keyspace = session, valid_keyspace(keyspace)
         self.consistency = consistency or Consistency()
@@ -82,8 +89,7 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
             self.check_schema()
 
     @classmethod
-    def from_connection(cls, conn_id: str = DEFAULT_CONN_ID, *, migrate: bool = False
-                        ) -> CassandraLineageStore:
+    def from_connection(cls, conn_id: str = DEFAULT_CONN_ID, *, migrate: bool = False) -> CassandraLineageStore:
         """The store of Airflow connection ``conn_id``; migrates if asked, then checks the schema."""
         cluster, keyspace, consistency = build_cluster(conn_id)
         try:
@@ -134,21 +140,29 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
             self._stmts = None  # the tables/columns of 003 exist only now
             cassandra_backfill.backfill(self, log=log)
 
-        applied = cassandra_schema.migrate(self.session, self.keyspace, log=log,
-                                           post_steps={"003_claims_and_indexes": backfill})
+        applied = cassandra_schema.migrate(
+            self.session, self.keyspace, log=log, post_steps={"003_claims_and_indexes": backfill}
+        )
         self._stmts = None
         return applied
 
     # --- queue --------------------------------------------------------------------------------
-    def enqueue(self, network: str, accounts: Iterable[str], *, priority: Priority = Priority.REQUESTED,
-                creator_of: str | None = None) -> EnqueueResult:
+    def enqueue(
+        self,
+        network: str,
+        accounts: Iterable[str],
+        *,
+        priority: Priority = Priority.REQUESTED,
+        creator_of: str | None = None,
+    ) -> EnqueueResult:
         unique = list(dict.fromkeys(accounts))
         self.execute("network_put", (network,))
         now = q.ms(utcnow())
         if len(unique) > 1:  # each account is a few dependent round trips: overlap them
             with ThreadPoolExecutor(max_workers=16) as pool:
-                outcomes = list(pool.map(lambda ia: self._enqueue_one(network, ia[1], priority, now,
-                                                                      seq=ia[0]), enumerate(unique)))
+                outcomes = list(
+                    pool.map(lambda ia: self._enqueue_one(network, ia[1], priority, now, seq=ia[0]), enumerate(unique))
+                )
         else:
             outcomes = [self._enqueue_one(network, a, priority, now) for a in unique]
         added = [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "added"]
@@ -156,16 +170,16 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
         deltas = Counter(s for o, s in outcomes if o == "reset")  # previous status of reset rows
         deltas[P] -= len(added) + len(reset)
         self._apply_counts(network, {k: -v for k, v in deltas.items()})
-        return EnqueueResult(added, reset,
-                             [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "unchanged"])
+        return EnqueueResult(added, reset, [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "unchanged"])
 
     def _apply_counts(self, network: str, deltas: dict[str, int]) -> None:
         for status, delta in deltas.items():
             if delta:
                 self._count(network, status, delta)
 
-    def _enqueue_one(self, network: str, account: str, priority: int, now: dt.datetime,
-                     *, allow_reset: bool = True, seq: int = 0) -> tuple[str, str | None]:
+    def _enqueue_one(
+        self, network: str, account: str, priority: int, now: dt.datetime, *, allow_reset: bool = True, seq: int = 0
+    ) -> tuple[str, str | None]:
         """("added"|"reset"|"unchanged", status before a reset); the caller updates the counters."""
         # seq: position in the enqueue call, so accounts enqueued in one millisecond keep their order
         hint = q.PendingHint(int(priority), now, seq, account, q.new_token(), network)
@@ -175,12 +189,14 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
             return "added", None
         self.execute("pending_del", hint.key())  # our own fresh key: nothing else can be using it
         existing = rs.one()
-        if not (allow_reset and priority <= Priority.REQUESTED
-                and existing.status in (Status.FAILED.value, Status.INVALID.value)):
+        if not (
+            allow_reset
+            and priority <= Priority.REQUESTED
+            and existing.status in (Status.FAILED.value, Status.INVALID.value)
+        ):
             return "unchanged", None
         new_priority = min(int(priority), existing.priority if existing.priority is not None else 99)
-        hint = q.PendingHint(new_priority, q.aware(existing.created_at) or now, 0, account,
-                             q.new_token(), network)
+        hint = q.PendingHint(new_priority, q.aware(existing.created_at) or now, 0, account, q.new_token(), network)
         self.execute("pending_put", hint.key())
         rs = self.execute("reset", (new_priority, hint.queue_token, now, network, account, existing.status))
         if not rs.was_applied:
@@ -188,9 +204,16 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
             return "unchanged", None
         return "reset", existing.status
 
-    def claim_batch(self, limit: int, *, pipeline: str, owner: str, network: str | None = None,
-                    accounts: Sequence[str] | None = None, now: dt.datetime | None = None
-                    ) -> list[LineageRecord]:
+    def claim_batch(
+        self,
+        limit: int,
+        *,
+        pipeline: str,
+        owner: str,
+        network: str | None = None,
+        accounts: Sequence[str] | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[LineageRecord]:
         if not wants_claim(limit, network, accounts):
             return []
         now = q.ms(now or utcnow())
@@ -251,15 +274,13 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
             except Exception:
                 log.warning("counter update after claim failed", exc_info=True)
 
-    def _claim_one(self, hint: q.PendingHint, owner: str, pipeline: str, now: dt.datetime,
-                   cleanup: list[Any]) -> bool:
+    def _claim_one(self, hint: q.PendingHint, owner: str, pipeline: str, now: dt.datetime, cleanup: list[Any]) -> bool:
         network, account = hint.network, hint.account
         token = q.new_token()
         entry = (network, q.bucket(account), now, account, token)
         self.execute("processing_put", entry)  # hint first: a claimed row is always findable by recovery
         try:
-            rs = self.execute("claim", (owner, pipeline, token, now, now, now, network, account,
-                                   hint.queue_token))
+            rs = self.execute("claim", (owner, pipeline, token, now, now, now, network, account, hint.queue_token))
             applied, current = rs.was_applied, rs.one()
         except Unavailable:
             # refused by the coordinator before any Paxos round started: definitely not applied
@@ -267,8 +288,9 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
                 self.execute("processing_del", entry)
             raise ClaimUnknown(f"cluster unavailable while claiming {network}/{account}") from None
         except Exception as exc:  # noqa: BLE001 - WriteTimeout(CAS), OperationTimedOut, connection lost: unknown
-            log.warning("claim of %s/%s: outcome unknown (%s); reading back at SERIAL",
-                        network, account, type(exc).__name__)
+            log.warning(
+                "claim of %s/%s: outcome unknown (%s); reading back at SERIAL", network, account, type(exc).__name__
+            )
             try:
                 current = self._serial_read(network, account)
             except Exception as read_exc:  # noqa: BLE001 - re-raised as ClaimUnknown
@@ -306,7 +328,7 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
         out: dict[str, LineageRecord] = {}
         accounts = list(accounts)
         for i in range(0, len(accounts), 256):  # bounded number of requests in flight
-            out.update({a: q.row_to_record(r) for a, r in self._rows(network, accounts[i:i + 256]).items()})
+            out.update({a: q.row_to_record(r) for a, r in self._rows(network, accounts[i : i + 256]).items()})
         return out
 
     def networks(self) -> list[str]:

@@ -34,8 +34,10 @@ class TransitionsMixin:
     _count: Any
     _serial_read: Any
     _enqueue_one: Any
-    def _guarded(self, network: str, account: str, owner: str, name: str, make_params: Any,
-                 *, target: Any, when: dt.datetime) -> Any:
+
+    def _guarded(
+        self, network: str, account: str, owner: str, name: str, make_params: Any, *, target: Any, when: dt.datetime
+    ) -> Any:
         """Run the owner-guarded LWT ``name``; returns the row as it was before, or None when the
         claim was lost. ``target(row)`` is the status the row moves to (PENDING needs a hint)."""
         row = self._rows(network, [account]).get(account)
@@ -53,31 +55,60 @@ class TransitionsMixin:
         except Unavailable:
             raise  # refused before Paxos started: not applied, the caller may retry
         except Exception as exc:  # noqa: BLE001 - timeout / dropped connection: outcome unknown, settle it
-            log.warning("%s of %s/%s: outcome unknown (%s); reading back at SERIAL",
-                        name, network, account, type(exc).__name__)
+            log.warning(
+                "%s of %s/%s: outcome unknown (%s); reading back at SERIAL", name, network, account, type(exc).__name__
+            )
             after = self._serial_read(network, account)  # raises if still unreachable
             # our transition applied iff the row left PROCESSING for our target at our time, while
             # still carrying the claim token (a later claim would have replaced it)
-            applied = (after is not None and after.claim_token == row.claim_token
-                       and after.status == target(row) and q.aware(after.updated_at) == when)
+            applied = (
+                after is not None
+                and after.claim_token == row.claim_token
+                and after.status == target(row)
+                and q.aware(after.updated_at) == when
+            )
         if not applied:
             if hint:
                 self.execute("pending_del", hint.key())
             return None
         if row.processing_started_at is not None:
-            self.execute("processing_del", (network, q.bucket(account), row.processing_started_at, account,
-                                       row.claim_token))
+            self.execute(
+                "processing_del", (network, q.bucket(account), row.processing_started_at, account, row.claim_token)
+            )
         self._count(network, PR, -1)
         return row
 
-    def complete(self, network: str, account: str, *, owner: str, result: LineageResult, source: str,
-                 now: dt.datetime | None = None) -> bool:
+    def complete(
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        result: LineageResult,
+        source: str,
+        now: dt.datetime | None = None,
+    ) -> bool:
         when = q.ms(now or utcnow())
-        done = self._guarded(network, account, owner, "complete", lambda row, _t: (
-            result.creator, result.created_at, result.home_domain, q.to_decimal(result.xlm_balance),
-            json.dumps(result.attributes, sort_keys=True), json.dumps(result.assets),
-            json.dumps(result.children), ",".join(result.tags), source, when),
-            target=lambda row: Status.COMPLETE.value, when=when)
+        done = self._guarded(
+            network,
+            account,
+            owner,
+            "complete",
+            lambda row, _t: (
+                result.creator,
+                result.created_at,
+                result.home_domain,
+                q.to_decimal(result.xlm_balance),
+                json.dumps(result.attributes, sort_keys=True),
+                json.dumps(result.assets),
+                json.dumps(result.children),
+                ",".join(result.tags),
+                source,
+                when,
+            ),
+            target=lambda row: Status.COMPLETE.value,
+            when=when,
+        )
         if done is None:
             return False
         row = done
@@ -90,35 +121,50 @@ class TransitionsMixin:
                 self._count(network, P, 1)
         return True
 
-    def retry_later(self, network: str, account: str, *, owner: str, error: str, max_retries: int,
-                    now: dt.datetime | None = None) -> str | None:
+    def retry_later(
+        self, network: str, account: str, *, owner: str, error: str, max_retries: int, now: dt.datetime | None = None
+    ) -> str | None:
         when = q.ms(now or utcnow())
 
         def status(row: Any) -> str:
             return Status.FAILED.value if (row.retry_count or 0) + 1 >= max_retries else P
 
         done = self._guarded(
-            network, account, owner, "retry",
+            network,
+            account,
+            owner,
+            "retry",
             lambda row, token: (status(row), (row.retry_count or 0) + 1, error[:2000], token, when),
-            target=status, when=when)
+            target=status,
+            when=when,
+        )
         if done is None:
             return None
         self._count(network, status(done), 1)
         return status(done)
 
-    def mark_invalid(self, network: str, account: str, *, owner: str, reason: str,
-                     now: dt.datetime | None = None) -> bool:
+    def mark_invalid(
+        self, network: str, account: str, *, owner: str, reason: str, now: dt.datetime | None = None
+    ) -> bool:
         when = q.ms(now or utcnow())
-        done = self._guarded(network, account, owner, "invalid", lambda row, _t: (reason[:2000], when),
-                             target=lambda row: Status.INVALID.value, when=when)
+        done = self._guarded(
+            network,
+            account,
+            owner,
+            "invalid",
+            lambda row, _t: (reason[:2000], when),
+            target=lambda row: Status.INVALID.value,
+            when=when,
+        )
         if done is not None:
             self._count(network, Status.INVALID.value, 1)
         return done is not None
 
     def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
         when = q.ms(now or utcnow())
-        done = self._guarded(network, account, owner, "release", lambda row, t: (t, when),
-                             target=lambda row: P, when=when)
+        done = self._guarded(
+            network, account, owner, "release", lambda row, t: (t, when), target=lambda row: P, when=when
+        )
         if done is not None:
             self._count(network, P, 1)
         return done is not None

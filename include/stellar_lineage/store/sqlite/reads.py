@@ -45,10 +45,16 @@ class SqliteReads:
         out: dict[str, LineageRecord] = {}
         accounts = list(dict.fromkeys(accounts))
         for i in range(0, len(accounts), 500):
-            chunk = accounts[i:i + 500]
-            rows = self._conn().execute(
-                f"SELECT * FROM lineage WHERE network_name = ? AND stellar_account IN "
-                f"({','.join('?' * len(chunk))})", (network, *chunk)).fetchall()
+            chunk = accounts[i : i + 500]
+            rows = (
+                self._conn()
+                .execute(
+                    f"SELECT * FROM lineage WHERE network_name = ? AND stellar_account IN "
+                    f"({','.join('?' * len(chunk))})",
+                    (network, *chunk),
+                )
+                .fetchall()
+            )
             out.update({r["stellar_account"]: _row_to_record(r) for r in rows})
         return out
 
@@ -59,14 +65,14 @@ class SqliteReads:
             sql, params = sql + " AND network_name = ?", (network,)
         return int(self._conn().execute(sql, params).fetchone()[0])
 
-    def stats(self, network: str, *, stuck_threshold: dt.timedelta,
-              now: dt.datetime | None = None) -> dict[str, Any]:
+    def stats(self, network: str, *, stuck_threshold: dt.timedelta, now: dt.datetime | None = None) -> dict[str, Any]:
         now = now or utcnow()
         conn = self._conn()
         by_status = {s.value: 0 for s in Status}
         complete_by_source = dict.fromkeys(STATS_SOURCES, 0)
         for status, source, n in conn.execute(
-                "SELECT status, pipeline_source, n FROM status_counts WHERE network_name = ?", (network,)):
+            "SELECT status, pipeline_source, n FROM status_counts WHERE network_name = ?", (network,)
+        ):
             by_status[status] = by_status.get(status, 0) + n
             if status == Status.COMPLETE.value and source in complete_by_source:
                 complete_by_source[source] += n
@@ -76,16 +82,19 @@ class SqliteReads:
         last_24h = dict.fromkeys(STATS_SOURCES, 0)
         # Summed per hour in SQL: at most 25 × 3 rows reach Python whatever the traffic.
         for hour, source, n in conn.execute(
-                "SELECT minute / 60, pipeline_source, sum(n) FROM completions_by_minute"
-                " WHERE network_name = ? AND minute > ? AND minute <= ? GROUP BY minute / 60, pipeline_source",
-                (network, this_minute - 24 * 60, this_minute)):
+            "SELECT minute / 60, pipeline_source, sum(n) FROM completions_by_minute"
+            " WHERE network_name = ? AND minute > ? AND minute <= ? GROUP BY minute / 60, pipeline_source",
+            (network, this_minute - 24 * 60, this_minute),
+        ):
             if source in last_24h:
                 last_24h[source] += n
                 if hour in hourly:
                     hourly[hour][source] += n
         stuck = conn.execute(
             "SELECT count(*) FROM lineage WHERE status = 'PROCESSING' AND processing_started_at < ?"
-            " AND network_name = ?", (ts(now - stuck_threshold), network)).fetchone()[0]
+            " AND network_name = ?",
+            (ts(now - stuck_threshold), network),
+        ).fetchone()[0]
         return {
             "network": network,
             "by_status": by_status,
@@ -99,22 +108,31 @@ class SqliteReads:
         }
 
     def completions_since(self, network: str, since: dt.datetime, *, now: dt.datetime | None = None) -> int:
-        row = self._conn().execute(
-            "SELECT coalesce(sum(n), 0) FROM completions_by_minute WHERE network_name = ? AND minute >= ?",
-            (network, int(since.timestamp()) // 60)).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT coalesce(sum(n), 0) FROM completions_by_minute WHERE network_name = ? AND minute >= ?",
+                (network, int(since.timestamp()) // 60),
+            )
+            .fetchone()
+        )
         return int(row[0])
 
-    def pending_accounts(self, network: str | None = None, *, limit: int = 100,
-                         stuck_threshold: dt.timedelta, now: dt.datetime | None = None
-                         ) -> list[LineageRecord]:
+    def pending_accounts(
+        self,
+        network: str | None = None,
+        *,
+        limit: int = 100,
+        stuck_threshold: dt.timedelta,
+        now: dt.datetime | None = None,
+    ) -> list[LineageRecord]:
         records: list[LineageRecord] = []
         for status, order in (("PROCESSING", "processing_started_at"), ("PENDING", "priority, created_at")):
             if len(records) >= limit:
                 break
             sql = f"SELECT * FROM lineage WHERE status = ?{' AND network_name = ?' if network else ''}"
             params = (status, network) if network else (status,)
-            rows = self._conn().execute(f"{sql} ORDER BY {order} LIMIT ?",
-                                        (*params, limit - len(records))).fetchall()
+            rows = self._conn().execute(f"{sql} ORDER BY {order} LIMIT ?", (*params, limit - len(records))).fetchall()
             records.extend(_row_to_record(r) for r in rows)
         return records
 
@@ -124,16 +142,26 @@ class SqliteReads:
             conn.execute(
                 "INSERT INTO spend_ledger (at, kind, network_name, bytes, usd, accounts, decision, run_id,"
                 " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ts(entry.at), entry.kind, entry.network, int(entry.bytes), float(entry.usd),
-                 int(entry.accounts), entry.decision, entry.run_id, entry.detail[:2000]))
+                (
+                    ts(entry.at),
+                    entry.kind,
+                    entry.network,
+                    int(entry.bytes),
+                    float(entry.usd),
+                    int(entry.accounts),
+                    entry.decision,
+                    entry.run_id,
+                    entry.detail[:2000],
+                ),
+            )
 
     def spend_summary(self, *, now: dt.datetime | None = None) -> dict[str, Any]:
         today = (now or utcnow()).astimezone(dt.timezone.utc).date().isoformat()
         out = dict.fromkeys(("today_usd", "total_usd", "saved_usd"), 0.0)
-        out.update(dict.fromkeys(("today_bytes", "total_bytes", "jobs", "dry_runs", "refused",
-                                  "accounts_billed"), 0))
+        out.update(dict.fromkeys(("today_bytes", "total_bytes", "jobs", "dry_runs", "refused", "accounts_billed"), 0))
         for day, kind, refused, entries, nbytes, usd, accounts in self._conn().execute(
-                "SELECT day, kind, refused, entries, bytes, usd, accounts FROM spend_totals"):
+            "SELECT day, kind, refused, entries, bytes, usd, accounts FROM spend_totals"
+        ):
             if kind == "dry_run":
                 out["dry_runs"] += entries
                 if refused:

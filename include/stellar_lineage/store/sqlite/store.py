@@ -95,9 +95,7 @@ class SqliteLineageStore(SqliteReads, LineageStore):
                     continue
                 for statement in _split_sql(path.read_text()):
                     conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, path.stem, ts(utcnow()))
-                )
+                conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, path.stem, ts(utcnow())))
                 applied.append(path.stem)
         return applied
 
@@ -115,8 +113,14 @@ class SqliteLineageStore(SqliteReads, LineageStore):
             )
 
     # --- queue --------------------------------------------------------------------------------
-    def enqueue(self, network: str, accounts: Iterable[str], *, priority: Priority = Priority.REQUESTED,
-                creator_of: str | None = None) -> EnqueueResult:
+    def enqueue(
+        self,
+        network: str,
+        accounts: Iterable[str],
+        *,
+        priority: Priority = Priority.REQUESTED,
+        creator_of: str | None = None,
+    ) -> EnqueueResult:
         added, reset, unchanged = [], [], []
         now = ts(utcnow())
         with self._write() as conn:
@@ -142,9 +146,16 @@ class SqliteLineageStore(SqliteReads, LineageStore):
                 unchanged.append(account)
         return EnqueueResult(added, reset, unchanged)
 
-    def claim_batch(self, limit: int, *, pipeline: str, owner: str, network: str | None = None,
-                    accounts: Sequence[str] | None = None, now: dt.datetime | None = None
-                    ) -> list[LineageRecord]:
+    def claim_batch(
+        self,
+        limit: int,
+        *,
+        pipeline: str,
+        owner: str,
+        network: str | None = None,
+        accounts: Sequence[str] | None = None,
+        now: dt.datetime | None = None,
+    ) -> list[LineageRecord]:
         if not wants_claim(limit, network, accounts):
             return []
         when = ts(now or utcnow())
@@ -168,8 +179,7 @@ class SqliteLineageStore(SqliteReads, LineageStore):
         records.sort(key=lambda r: (r.priority, r.created_at))
         return records
 
-    def _transition(self, network: str, account: str, owner: str, assignments: str,
-                    params: Sequence[Any]) -> bool:
+    def _transition(self, network: str, account: str, owner: str, assignments: str, params: Sequence[Any]) -> bool:
         with self._write() as conn:
             cur = conn.execute(
                 f"UPDATE lineage SET {assignments} WHERE network_name = ? AND stellar_account = ?"
@@ -178,8 +188,16 @@ class SqliteLineageStore(SqliteReads, LineageStore):
             )
             return cur.rowcount == 1
 
-    def complete(self, network: str, account: str, *, owner: str, result: LineageResult, source: str,
-                 now: dt.datetime | None = None) -> bool:
+    def complete(
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        result: LineageResult,
+        source: str,
+        now: dt.datetime | None = None,
+    ) -> bool:
         when = ts(now or utcnow())
         with self._write() as conn:
             row = conn.execute(
@@ -190,10 +208,21 @@ class SqliteLineageStore(SqliteReads, LineageStore):
                 " last_error = NULL, claim_owner = NULL, updated_at = ?"
                 " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
                 " AND claim_owner = ? RETURNING priority",
-                (result.creator, ts(result.created_at), result.home_domain, result.xlm_balance,
-                 json.dumps(result.attributes, sort_keys=True), json.dumps(result.assets),
-                 json.dumps(result.children), ",".join(result.tags), source, when,
-                 network, account, owner),
+                (
+                    result.creator,
+                    ts(result.created_at),
+                    result.home_domain,
+                    result.xlm_balance,
+                    json.dumps(result.attributes, sort_keys=True),
+                    json.dumps(result.assets),
+                    json.dumps(result.children),
+                    ",".join(result.tags),
+                    source,
+                    when,
+                    network,
+                    account,
+                    owner,
+                ),
             ).fetchone()
             if row is None:
                 return False
@@ -204,8 +233,9 @@ class SqliteLineageStore(SqliteReads, LineageStore):
                 )
         return True
 
-    def retry_later(self, network: str, account: str, *, owner: str, error: str, max_retries: int,
-                    now: dt.datetime | None = None) -> str | None:
+    def retry_later(
+        self, network: str, account: str, *, owner: str, error: str, max_retries: int, now: dt.datetime | None = None
+    ) -> str | None:
         when = ts(now or utcnow())
         with self._write() as conn:
             row = conn.execute(
@@ -218,21 +248,29 @@ class SqliteLineageStore(SqliteReads, LineageStore):
             ).fetchone()
         return None if row is None else row[0]
 
-    def mark_invalid(self, network: str, account: str, *, owner: str, reason: str,
-                     now: dt.datetime | None = None) -> bool:
+    def mark_invalid(
+        self, network: str, account: str, *, owner: str, reason: str, now: dt.datetime | None = None
+    ) -> bool:
         return self._transition(
-            network, account, owner,
-            "status = 'INVALID', last_error = ?, claim_owner = NULL, processing_started_at = NULL,"
-            " updated_at = ?", (reason[:2000], ts(now or utcnow())))
+            network,
+            account,
+            owner,
+            "status = 'INVALID', last_error = ?, claim_owner = NULL, processing_started_at = NULL, updated_at = ?",
+            (reason[:2000], ts(now or utcnow())),
+        )
 
     def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
         return self._transition(
-            network, account, owner,
+            network,
+            account,
+            owner,
             "status = 'PENDING', claim_owner = NULL, processing_started_at = NULL, updated_at = ?",
-            (ts(now or utcnow()),))
+            (ts(now or utcnow()),),
+        )
 
-    def recover_stuck(self, *, threshold: dt.timedelta, max_retries: int,
-                      now: dt.datetime | None = None) -> RecoveryResult:
+    def recover_stuck(
+        self, *, threshold: dt.timedelta, max_retries: int, now: dt.datetime | None = None
+    ) -> RecoveryResult:
         now = now or utcnow()
         with self._write() as conn:
             rows = conn.execute(

@@ -41,8 +41,7 @@ def backfill(store: Any, *, log: Any = None) -> dict[str, int]:
             created = q.aware(row.created_at) or now
             hint = q.hint_for_row(row, network, q.new_token(), created)
             store.execute("pending_put", hint.key())
-            if store.execute("adopt_pending", (hint.queue_token, hint.priority, created, network, account)
-                        ).was_applied:
+            if store.execute("adopt_pending", (hint.queue_token, hint.priority, created, network, account)).was_applied:
                 adopted += 1
             else:
                 store.execute("pending_del", hint.key())
@@ -64,6 +63,5 @@ def backfill(store: Any, *, log: Any = None) -> dict[str, int]:
             if delta:
                 store.execute("count_add", (delta, network, status, source))
     if log:
-        log.info("backfill: %d rows scanned, %d adopted into the queue indexes",
-                 sum(counts.values()), adopted)
+        log.info("backfill: %d rows scanned, %d adopted into the queue indexes", sum(counts.values()), adopted)
     return {"rows": sum(counts.values()), "adopted": adopted}

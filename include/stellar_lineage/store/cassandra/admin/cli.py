@@ -46,16 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Migrate or check the Cassandra lineage store schema.")
     parser.add_argument("--conn-id", default=DEFAULT_CONN_ID, help="Airflow connection id")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 naming what is missing")
-    parser.add_argument("--copy-seed-table", metavar="KEYSPACE.TABLE",
-                        help="after migrating, copy the seed's uuid-keyed lineage table (another keyspace) "
-                             "into this one, one row per account; stop the seed system first")
-    parser.add_argument("--recount", action="store_true",
-                        help="after migrating, rebuild the status counters from a full scan (repairs drift "
-                             "left by a worker killed mid-transition; stop the workers first)")
-    parser.add_argument("--create-keyspace", action="store_true",
-                        help="create the keyspace first if missing (not possible on Astra DB)")
-    parser.add_argument("--replication", type=replication, default="1",
-                        help="with --create-keyspace: N (SimpleStrategy) or dc1:N,dc2:M")
+    parser.add_argument(
+        "--copy-seed-table",
+        metavar="KEYSPACE.TABLE",
+        help="after migrating, copy the seed's uuid-keyed lineage table (another keyspace) "
+        "into this one, one row per account; stop the seed system first",
+    )
+    parser.add_argument(
+        "--recount",
+        action="store_true",
+        help="after migrating, rebuild the status counters from a full scan (repairs drift "
+        "left by a worker killed mid-transition; stop the workers first)",
+    )
+    parser.add_argument(
+        "--create-keyspace", action="store_true", help="create the keyspace first if missing (not possible on Astra DB)"
+    )
+    parser.add_argument(
+        "--replication", type=replication, default="1", help="with --create-keyspace: N (SimpleStrategy) or dc1:N,dc2:M"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 
@@ -82,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             )
 
             done = copy_seed_table(store, args.copy_seed_table, log=log)
-            print(f"keyspace {keyspace}: copied {done['inserted']} of {done['accounts']} accounts "
-                  f"({done['scanned']} seed rows) from {args.copy_seed_table}")
+            print(
+                f"keyspace {keyspace}: copied {done['inserted']} of {done['accounts']} accounts "
+                f"({done['scanned']} seed rows) from {args.copy_seed_table}"
+            )
         if args.recount:
             from include.stellar_lineage.store.cassandra.admin.backfill import backfill
 

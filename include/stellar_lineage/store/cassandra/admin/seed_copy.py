@@ -26,10 +26,22 @@ from include.stellar_lineage.store.cassandra import queue as q
 
 _TABLE_RE = re.compile(r"^[A-Za-z]\w{0,47}\.[A-Za-z]\w{0,47}$")
 # columns copied when the seed table has them (names are identical in both schemas)
-COPIED = ("stellar_creator_account", "stellar_account_created_at", "home_domain", "xlm_balance",
-          "stellar_account_attributes_json", "stellar_account_assets_json", "child_accounts_json",
-          "tags", "pipeline_source", "last_pipeline_attempt", "retry_count", "last_error", "created_at",
-          "updated_at")
+COPIED = (
+    "stellar_creator_account",
+    "stellar_account_created_at",
+    "home_domain",
+    "xlm_balance",
+    "stellar_account_attributes_json",
+    "stellar_account_assets_json",
+    "child_accounts_json",
+    "tags",
+    "pipeline_source",
+    "last_pipeline_attempt",
+    "retry_count",
+    "last_error",
+    "created_at",
+    "updated_at",
+)
 _RANK = {Status.COMPLETE.value: 4, Status.INVALID.value: 3, Status.FAILED.value: 2, Status.PENDING.value: 1}
 
 
@@ -50,14 +62,19 @@ def copy_seed_table(store: Any, source: str, *, log: Any = None) -> dict[str, in
     src_ks, src_table = source.split(".")
     if src_ks == store.keyspace:
         raise ValueError("copy into a different keyspace: both tables are named stellar_creator_account_lineage")
-    have = {r.column_name for r in store.session.execute(
-        "SELECT column_name FROM system_schema.columns WHERE keyspace_name = %s AND table_name = %s",
-        (src_ks, src_table))}
+    have = {
+        r.column_name
+        for r in store.session.execute(
+            "SELECT column_name FROM system_schema.columns WHERE keyspace_name = %s AND table_name = %s",
+            (src_ks, src_table),
+        )
+    }
     if not {"stellar_account", "network_name", "status"} <= have:
         raise ValueError(f"{source} does not look like the seed lineage table (columns: {sorted(have)})")
     columns = [c for c in COPIED if c in have]
     scan = store.session.prepare(
-        f"SELECT network_name, stellar_account, status, {', '.join(columns)} FROM {src_ks}.{src_table}")
+        f"SELECT network_name, stellar_account, status, {', '.join(columns)} FROM {src_ks}.{src_table}"
+    )
     scan.fetch_size = 1000
     best: dict[tuple[str, str], Any] = {}
     scanned = 0
@@ -71,7 +88,8 @@ def copy_seed_table(store: Any, source: str, *, log: Any = None) -> dict[str, in
     insert = store.session.prepare(
         f"INSERT INTO {store.keyspace}.stellar_creator_account_lineage "
         f"(network_name, stellar_account, status, priority, {', '.join(columns)}) "
-        f"VALUES (?, ?, ?, 1, {', '.join('?' * len(columns))}) IF NOT EXISTS")
+        f"VALUES (?, ?, ?, 1, {', '.join('?' * len(columns))}) IF NOT EXISTS"
+    )
     insert.consistency_level = store.consistency.normal
     insert.serial_consistency_level = store.consistency.serial
     copied = 0
@@ -81,8 +99,7 @@ def copy_seed_table(store: Any, source: str, *, log: Any = None) -> dict[str, in
         copied += bool(store.session.execute(insert, (network, account, status, *values)).was_applied)
     done = cassandra_backfill.backfill(store, log=log)  # queue entries + counters for the new rows
     if log:
-        log.info("seed copy from %s: %d rows scanned, %d accounts, %d inserted", source, scanned,
-                 len(best), copied)
+        log.info("seed copy from %s: %d rows scanned, %d accounts, %d inserted", source, scanned, len(best), copied)
     return {"scanned": scanned, "accounts": len(best), "inserted": copied, "indexed": done["adopted"]}
 
 
