@@ -44,6 +44,21 @@ class BudgetExhausted(RuntimeError):
     """The next request slot lies beyond the caller's deadline: stop instead of waiting past it."""
 
 
+class LimiterUnavailable(RuntimeError):
+    """The limiter's state cannot be opened or written (corrupt file, read-only directory, full disk).
+
+    A configuration/infrastructure fault, not a record's: callers fail the run and leave records alone.
+    """
+
+    def __init__(self, path: Path, exc: BaseException) -> None:
+        super().__init__(
+            f"rate-limiter state {path} cannot be opened or written ({type(exc).__name__}: {exc}). Fix: make "
+            f"the directory writable for the Airflow user, or delete the file if it is corrupt (it holds only "
+            f"the last minutes of request times; it is recreated), or point ${ENV_DIR} at a writable directory."
+        )
+        self.path = path
+
+
 _deadline = threading.local()
 
 
@@ -114,18 +129,21 @@ class HostRateLimiter:
     ) -> None:
         self.budgets = {api: Budget(rpm) for api, rpm in rates.items()}
         self.directory = Path(directory) if directory is not None else default_directory()
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / DB_NAME
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()  # one connection per limiter, shared by this process's threads
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(
-            "CREATE TABLE IF NOT EXISTS grants (api TEXT NOT NULL, t REAL NOT NULL);"
-            "CREATE INDEX IF NOT EXISTS grants_api_t ON grants (api, t);"
-            "CREATE TABLE IF NOT EXISTS pauses (api TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT);"
-        )
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")  # the first read: a corrupt file fails here
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(
+                "CREATE TABLE IF NOT EXISTS grants (api TEXT NOT NULL, t REAL NOT NULL);"
+                "CREATE INDEX IF NOT EXISTS grants_api_t ON grants (api, t);"
+                "CREATE TABLE IF NOT EXISTS pauses (api TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT);"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise LimiterUnavailable(self.path, exc) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -161,6 +179,12 @@ class HostRateLimiter:
             self._sleep(wait + random.uniform(0, min(0.05, wait / 10)))
 
     def _try_grant(self, api: str, budget: Budget) -> tuple[float, str]:
+        try:
+            return self._try_grant_locked(api, budget)
+        except sqlite3.Error as exc:  # corrupted or made read-only while in use
+            raise LimiterUnavailable(self.path, exc) from exc
+
+    def _try_grant_locked(self, api: str, budget: Budget) -> tuple[float, str]:
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
@@ -185,7 +209,8 @@ class HostRateLimiter:
                 db.execute("COMMIT")
                 return 0.0, ""
             except BaseException:
-                db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # keep the original error, not the rollback's
+                    db.execute("ROLLBACK")
                 raise
 
     def _window_wait(self, api: str, now: float, count: int, window: float) -> float:
@@ -204,11 +229,14 @@ class HostRateLimiter:
         seconds = min(max(seconds, 0.0), MAX_HEADER_PAUSE_S)
         with self._lock:
             until = self._clock() + seconds
-            self._db.execute(
-                "INSERT INTO pauses (api, until, reason) VALUES (?, ?, ?) "
-                "ON CONFLICT(api) DO UPDATE SET until = max(until, excluded.until), reason = excluded.reason",
-                (api, until, reason),
-            )
+            try:
+                self._db.execute(
+                    "INSERT INTO pauses (api, until, reason) VALUES (?, ?, ?) "
+                    "ON CONFLICT(api) DO UPDATE SET until = max(until, excluded.until), reason = excluded.reason",
+                    (api, until, reason),
+                )
+            except sqlite3.Error as exc:
+                raise LimiterUnavailable(self.path, exc) from exc
         if seconds >= 1:
             log.info("Rate limiter: pausing %s for %.1f s (%s)", api, seconds, reason)
 

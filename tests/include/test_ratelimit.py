@@ -179,3 +179,27 @@ def test_three_processes_share_one_budget_against_the_server(tmp_path):
     assert max_in_window(arrivals, 10.0 - 0.25) <= 20
     # Not over-conservative either: at 20 per 10 s, 33 s of demand yields about 66-80 requests.
     assert len(arrivals) >= 60, len(arrivals)
+
+
+def test_corrupt_state_file_is_a_clear_limiter_error(tmp_path):
+    from include.stellar_lineage.ratelimit import DB_NAME, LimiterUnavailable
+
+    (tmp_path / DB_NAME).write_bytes(b"this is not a database\x00" * 200)
+    with pytest.raises(LimiterUnavailable) as err:
+        HostRateLimiter({"horizon": 60}, tmp_path)
+    message = str(err.value)
+    assert DB_NAME in message and "delete the file" in message
+
+
+def test_state_file_corrupted_while_in_use_is_a_limiter_error(tmp_path):
+    from include.stellar_lineage.ratelimit import DB_NAME, LimiterUnavailable
+
+    limiter = HostRateLimiter({"horizon": 60_000}, tmp_path)
+    limiter.acquire("horizon")
+    limiter.close()
+    for suffix in ("", "-wal", "-shm"):
+        path = tmp_path / (DB_NAME + suffix)
+        if path.exists():
+            path.write_bytes(b"garbage!" * 4096)
+    with pytest.raises(LimiterUnavailable):
+        HostRateLimiter({"horizon": 60_000}, tmp_path).acquire("horizon")
