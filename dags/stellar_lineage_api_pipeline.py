@@ -11,7 +11,8 @@ the BigQuery DAG's fallback.
 3. **claim_batch** — atomically claims `api_pipeline_batch_size` records (`auto`: what the Horizon
    budget of one interval can finish, capped by the queue depth).
 4. **process_batch** — fetches each account, writes the result, and climbs each chain to the root
-   within a deadline inside the interval; unfinished work is released to PENDING.
+   within a deadline inside the interval; unfinished work is released to PENDING (skipped when
+   nothing was claimed). The BigQuery DAG's `api_fallback` is the same operator.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from include.stellar_lineage.dag_defaults import DEFAULT_ARGS
-from include.stellar_lineage.operators.api_lineage import ApiLineageOperator
+from include.stellar_lineage.operators.api_finish import FinishClaimedOperator
 from include.stellar_lineage.operators.claim import ClaimLineageBatchOperator
 from include.stellar_lineage.operators.recover import RecoverStuckRecordsOperator
 
@@ -58,7 +59,7 @@ def stellar_lineage_api_pipeline():
 
     recover = RecoverStuckRecordsOperator(task_id="recover_stuck", execution_timeout=dt.timedelta(seconds=30))
     claim = ClaimLineageBatchOperator(task_id="claim_batch", pipeline="API", execution_timeout=dt.timedelta(seconds=30))
-    process = ApiLineageOperator(
+    process = FinishClaimedOperator(
         task_id="process_batch",
         claim=claim.output,
         source="API",

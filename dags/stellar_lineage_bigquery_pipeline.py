@@ -38,7 +38,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from include.stellar_lineage.dag_defaults import DEFAULT_ARGS
-from include.stellar_lineage.operators.api_fallback import ApiFallbackOperator
+from include.stellar_lineage.operators.api_finish import FinishClaimedOperator
 from include.stellar_lineage.operators.claim import ClaimLineageBatchOperator
 from include.stellar_lineage.operators.hubble_cost_guard import HubbleCostGuardOperator
 from include.stellar_lineage.operators.hubble_query import HubbleLineageQueryOperator
@@ -91,7 +91,7 @@ def stellar_lineage_bigquery_pipeline():
     )
     guard = HubbleCostGuardOperator(
         task_id="cost_guard",
-        claim_task_id="claim_batch",
+        claim=claim.output,
         query_task_id="hubble_query",
         fallback_task_id="api_fallback",
         network="{{ params.network }}",
@@ -102,15 +102,16 @@ def stellar_lineage_bigquery_pipeline():
     )
     query = HubbleLineageQueryOperator(
         task_id="hubble_query",
-        claim_task_id="claim_batch",
-        guard_task_id="cost_guard",
+        claim=claim.output,
+        decision=guard.output["decision"],
         job_timeout_seconds=600,
         deadline_seconds=1800,
         execution_timeout=dt.timedelta(minutes=45),
     )
-    fallback = ApiFallbackOperator(
+    fallback = FinishClaimedOperator(  # the API DAG's process_batch, with its own source
         task_id="api_fallback",
-        claim_task_id="claim_batch",
+        claim=claim.output,
+        source="BIGQUERY_WITH_API_FALLBACK",
         deadline_seconds=1800,
         trigger_rule="all_done",
         execution_timeout=dt.timedelta(minutes=40),

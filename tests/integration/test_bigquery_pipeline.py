@@ -14,12 +14,9 @@ import json
 
 import pytest
 
+from include.stellar_lineage.api_pipeline import process_claimed
 from include.stellar_lineage.hubble import cost
-from include.stellar_lineage.hubble.pipeline import (
-    estimate_batch,
-    fallback_batch,
-    run_batch,
-)
+from include.stellar_lineage.hubble.pipeline import estimate_batch, run_batch
 from include.stellar_lineage.hubble.query import HubbleClient
 from include.stellar_lineage.records import NETWORK_ROOTS, Status
 from tests.support.bigquery_fixtures import (  # noqa: F401
@@ -145,7 +142,15 @@ def run_guarded(store, settings, claimed, stack):
         )
     fallback = None
     if store.held_by(claimed["records"], OWNER):
-        fallback = fallback_batch(store, settings, claimed, client_factory=lambda network: stack.client(settings))
+        fallback = process_claimed(  # what the api_fallback task runs (operators/api_finish.py)
+            store,
+            claimed["records"],
+            settings=settings,
+            source="BIGQUERY_WITH_API_FALLBACK",
+            owner=claimed["owner"],
+            pipeline=claimed["pipeline"],
+            client_factory=lambda network: stack.client(settings),
+        )
     return guard, summary, fallback
 
 

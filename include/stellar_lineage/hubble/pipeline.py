@@ -3,8 +3,9 @@
 * ``estimate_batch`` — dry run + decision (+ one spend-ledger entry); touches no lineage record.
 * ``run_batch`` — the approved job, results written with ``source="BIGQUERY"``; returns the accounts
   it could not finish so the fallback task takes them (missing from Hubble, or the job failed).
-* ``fallback_batch`` — whatever this run's owner still holds goes through the API path
-  (``api_pipeline.process_claimed``) with ``source="BIGQUERY_WITH_API_FALLBACK"``.
+
+What the run's owner still holds afterwards goes through the API path (``operators/api_finish.py``,
+``source="BIGQUERY_WITH_API_FALLBACK"``).
 
 Every claimed record ends COMPLETE, INVALID, PENDING (retry / released) or FAILED; none is left
 PROCESSING, whatever BigQuery does.
@@ -243,32 +244,3 @@ def _write_results(
             continue
         if store.complete(network, account, owner=owner, result=result, source=PipelineSource.BIGQUERY.value):
             summary["complete"] += 1
-
-
-def fallback_batch(
-    store: LineageStore,
-    settings: Settings,
-    claim: dict[str, Any],
-    *,
-    deadline: float | None = None,
-    client_factory: Any = None,
-) -> dict[str, Any]:
-    """Everything the run's owner still holds goes through the API path, which also climbs each
-    chain through the same claim path (creators it finishes are API data for a BigQuery claim, so
-    they are BIGQUERY_WITH_API_FALLBACK too)."""
-    from include.stellar_lineage.api_pipeline import process_claimed
-
-    records = claim.get("records") or []
-    summary = process_claimed(
-        store,
-        records,
-        settings=settings,
-        source=PipelineSource.BIGQUERY_WITH_API_FALLBACK.value,
-        owner=claim["owner"],
-        pipeline=claim.get("pipeline") or "BIGQUERY",
-        deadline=deadline,
-        client_factory=client_factory,
-        climb=True,
-    )
-    summary.pop("completed", None)
-    return summary

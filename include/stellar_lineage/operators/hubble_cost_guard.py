@@ -8,6 +8,7 @@ from typing import Any
 from airflow.providers.standard.operators.branch import BaseBranchOperator
 from airflow.sdk import Context
 
+from include.stellar_lineage.payloads import Claim
 from include.stellar_lineage.runtime import task_store
 
 DECISION_KEY = "decision"
@@ -20,20 +21,20 @@ class HubbleCostGuardOperator(BaseBranchOperator):
     ``query_task_id`` when approved, else ``fallback_task_id``. With ``dry_run_only`` it estimates the
     next PENDING accounts without claiming anything and follows no branch. Nothing claimed: no branch.
 
-    :param claim_task_id: the ``ClaimLineageBatchOperator`` task (absent/skipped in dry-run-only runs).
+    :param claim: the claim task's result as ``claim_task.output`` (None when it was skipped: dry-run-only runs).
     :param network: network of the batch (templated).
     :param limit: accounts previewed in dry-run-only mode (templated).
     :param dry_run_only: estimate and report only (templated; "true"/"false" or bool).
     :param gcp_conn_id: Google Cloud Connection used by ``BigQueryHook``.
     """
 
-    template_fields: Sequence[str] = ("network", "limit", "dry_run_only")
+    template_fields: Sequence[str] = ("claim", "network", "limit", "dry_run_only")
     ui_color = "#fff1d6"
 
     def __init__(
         self,
         *,
-        claim_task_id: str,
+        claim: Any,
         query_task_id: str,
         fallback_task_id: str,
         network: str = "public",
@@ -43,7 +44,7 @@ class HubbleCostGuardOperator(BaseBranchOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.claim_task_id, self.query_task_id, self.fallback_task_id = claim_task_id, query_task_id, fallback_task_id
+        self.claim, self.query_task_id, self.fallback_task_id = claim, query_task_id, fallback_task_id
         self.network, self.limit, self.dry_run_only, self.gcp_conn_id = network, limit, dry_run_only, gcp_conn_id
 
     def choose_branch(self, context: Context) -> str | None:
@@ -61,8 +62,8 @@ class HubbleCostGuardOperator(BaseBranchOperator):
                     if r.status == "PENDING"
                 ]
             else:
-                claim = context["ti"].xcom_pull(task_ids=self.claim_task_id) or {}
-                accounts = [r["account"] for r in claim.get("records") or []]
+                claim: Claim | None = self.claim
+                accounts = [r["account"] for r in (claim or {}).get("records") or []]
             if not accounts:
                 self.log.info(
                     "No accounts to estimate (nothing %s); following no branch", "PENDING" if dry_only else "claimed"

@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from include.stellar_lineage.operators.hubble_cost_guard import DECISION_KEY
+from include.stellar_lineage.payloads import Claim
 from include.stellar_lineage.runtime import task_store
 
 
@@ -18,25 +18,27 @@ class HubbleLineageQueryOperator(BaseOperator):
     accounts Hubble has no creation for, and the whole batch when the job fails (quota, 403,
     ``bytesBilledLimitExceeded``, timeout), are left claimed for the fallback task.
 
+    :param claim: the claim task's result, ``claim_task.output``.
+    :param decision: the guard's decision, ``guard_task.output["decision"]``.
     :param job_timeout_seconds: job + result wait; past it the job is cancelled and handed over.
     :param deadline_seconds: stop writing results (Horizon attributes) after this; the rest is released.
     """
 
-    template_fields: Sequence[str] = ("job_timeout_seconds",)
+    template_fields: Sequence[str] = ("claim", "decision", "job_timeout_seconds")
     ui_color = "#dbe9ff"
 
     def __init__(
         self,
         *,
-        claim_task_id: str,
-        guard_task_id: str,
+        claim: Any,
+        decision: Any,
         job_timeout_seconds: Any = 600,
         deadline_seconds: float = 1800,
         gcp_conn_id: str = "google_cloud_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.claim_task_id, self.guard_task_id = claim_task_id, guard_task_id
+        self.claim, self.decision = claim, decision
         self.job_timeout_seconds, self.deadline_seconds = job_timeout_seconds, deadline_seconds
         self.gcp_conn_id = gcp_conn_id
 
@@ -46,9 +48,9 @@ class HubbleLineageQueryOperator(BaseOperator):
         from include.stellar_lineage.hubble.query import HubbleClient
 
         ti = context["ti"]
-        claim = ti.xcom_pull(task_ids=self.claim_task_id) or {}
-        guard = ti.xcom_pull(task_ids=self.guard_task_id, key=DECISION_KEY) or {}
-        if not claim.get("records") or not guard.get("approved"):
+        claim: Claim | None = self.claim
+        guard: dict[str, Any] = self.decision or {}
+        if not claim or not claim.get("records") or not guard.get("approved"):
             self.log.info("Nothing approved to run")
             return {"handed": [], "complete": 0}
         deadline = time.monotonic() + float(self.deadline_seconds)
