@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.seed_shapes import shapes
+
 from include.stellar_lineage.dag_defaults import ALLOWED_TAGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -127,3 +129,10 @@ def test_enqueue_refuses_secret_seeds_at_trigger_time(dagbag):
     assert param.resolve(good) == good  # invalid addresses are the task's job (reported, not stored)
     with pytest.raises(ParamValidationError):
         param.resolve(["SAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABSU2"])
+    for name, (text, refused) in shapes().items():  # case-insensitive, unanchored, encoded, spaced
+        assert refused, name
+        with pytest.raises(ParamValidationError):
+            param.resolve([good[0], text])
+    # pasted lines of addresses (CSV, JSON, one per line, muxed) are the task's job, never refused here
+    pasted = [f"{good[0]}, {good[0]}", f'["{good[0]}"]', f"{good[0]}\n{good[0]}", " ".join([good[0]] * 60)]
+    assert param.resolve(pasted) == pasted

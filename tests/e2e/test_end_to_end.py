@@ -219,7 +219,8 @@ def test_end_to_end(stack, request):
         assert run["state"] == "success", airflow.task_states(ENQUEUE, "e2e_enqueue")
         enq = airflow.xcom(ENQUEUE, "e2e_enqueue", "enqueue_accounts")
         assert sorted(enq["added"]) == sorted(chains.leaves), enq
-        assert [i["input"] for i in enq["invalid"]] == [chains.invalid] and "checksum" in enq["invalid"][0]["reason"]
+        assert [(i["index"], i["part"]) for i in enq["invalid"]] == [(len(chains.leaves), 0)], enq
+        assert "checksum" in enq["invalid"][0]["reason"] and chains.invalid not in json.dumps(enq)  # never echoed
         phases["enqueue"] = time.monotonic() - t
 
         # -- 2. BigQuery within budget: one Hubble job, BIGQUERY ----------------------------------

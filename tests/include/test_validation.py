@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from include.stellar_lineage.validation import InvalidAddress, redact, split_valid, validate_account
+from include.stellar_lineage.validation import (
+    SEED_REASON,
+    InvalidAddress,
+    account_or_none,
+    parse_account_list,
+    redact,
+    validate_account,
+)
+from tests.support.seed_shapes import shapes
 
 VALID = [
     "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7",
@@ -68,12 +76,57 @@ def test_secret_seed_never_echoed():
     assert SEED not in str(err.value)
     assert SEED not in redact(SEED)
     assert SEED[5:20] not in redact(SEED)
-    valid, invalid = split_valid([SEED, VALID[0]])
-    assert valid == [VALID[0]]
-    assert all(SEED not in shown and SEED not in why for shown, why in invalid)
+    assert redact(f"my key: {SEED.lower()}, ok") == "S…(secret seed redacted)"  # the whole input goes
 
 
-def test_split_valid_dedupes_and_keeps_order():
-    valid, invalid = split_valid([VALID[1], "nope", VALID[0], VALID[1]])
-    assert valid == [VALID[1], VALID[0]]
-    assert invalid == [("nope", "account addresses start with G")]
+def test_pasted_csv_json_and_lines_are_normalised_and_reported():
+    items = [
+        f' "{VALID[0]}", ',  # quoted CSV cell with a trailing comma
+        f'["{VALID[1]}", "{VALID[2]}"]',  # a JSON array on one line
+        f"{VALID[3]}\n{VALID[4]}\n",  # one per line inside a single entry
+        f"{VALID[5]}\u200b",  # copied from a web page
+        f"  {VALID[6]}  ",
+        VALID[0],  # duplicate
+        "",
+    ]
+    parsed = parse_account_list(items)
+    assert parsed.valid == VALID[:7]
+    assert parsed.duplicates == 1
+    assert parsed.rejected == [{"index": 6, "part": 0, "reason": "empty entry"}]
+    changes = {(n["index"], n["part"]): n["changes"] for n in parsed.normalised}
+    assert changes[(0, 0)] == ["removed quotes or brackets"]
+    assert changes[(1, 0)] == ["split from an entry of 2 values", "removed quotes or brackets"]
+    assert changes[(2, 1)] == ["split from an entry of 2 values"]
+    assert changes[(3, 0)] == ["removed invisible characters"]
+    assert changes[(4, 0)] == ["trimmed surrounding whitespace"]
+    assert all(n["address"] in VALID for n in parsed.normalised)
+    assert (5, 0) not in changes
+
+
+def test_rejections_are_reported_by_index_and_reason_never_echoed():
+    bad = "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN6"
+    parsed = parse_account_list([VALID[0], bad, f"{VALID[1]},nope", 7])
+    assert parsed.valid == [VALID[0], VALID[1]]
+    assert parsed.rejected == [
+        {"index": 1, "part": 0, "reason": "bad checksum or encoding (not a valid StrKey)"},
+        {"index": 2, "part": 1, "reason": "account addresses start with G"},
+        {"index": 3, "part": 0, "reason": "expected a string, got int"},
+    ]
+    assert bad not in repr(parsed.report()) and "nope" not in repr(parsed.report())
+
+
+@pytest.mark.parametrize(("name", "shape"), [(k, v[0]) for k, v in shapes().items()])
+def test_an_entry_holding_a_seed_is_refused_whole(name, shape):
+    parsed = parse_account_list([VALID[0], shape])
+    assert parsed.valid == [VALID[0]]
+    assert parsed.rejected == [{"index": 1, "part": 0, "reason": SEED_REASON}]
+    assert parsed.secrets and all(s not in repr(parsed.report()) for s in parsed.secrets)
+
+
+def test_account_or_none_drops_and_logs_without_echo(caplog):
+    caplog.set_level("WARNING")
+    assert account_or_none(VALID[0], "creator") == VALID[0]
+    for value in (SEED, VALID[0].lower(), "G" * 56, None, 5, VALID[0] + " "):
+        assert account_or_none(value, "creator") is None
+    assert SEED not in caplog.text and VALID[0].lower() not in caplog.text
+    assert caplog.text.count("Dropped an invalid account id in creator") == 6
