@@ -165,14 +165,28 @@ FIELDS: tuple[Field, ...] = (
         _float_at_least(0, exclusive=True),
         "60",
         "float > 0",
-        "Host-wide Horizon request budget shared by every task process.",
+        "Horizon request budget shared by every task process (of the host, or the cluster with redis).",
     ),
     Field(
         "stellar_expert_requests_per_minute",
         _float_at_least(0, exclusive=True),
         "60",
         "float > 0",
-        "Host-wide Stellar Expert request budget.",
+        "Stellar Expert request budget (shared like the Horizon one).",
+    ),
+    Field(
+        "rate_limiter_backend",
+        _choice("host", "redis"),
+        "host",
+        "host | redis",
+        "Who shares the request budgets: host = a file per machine; redis = every worker host of a cluster.",
+    ),
+    Field(
+        "rate_limiter_redis_conn_id",
+        _text,
+        "stellar_lineage_redis",
+        "connection id",
+        "Airflow Connection of the Redis server of the cluster-wide rate limiter (backend redis).",
     ),
     Field(
         "horizon_max_pages",
@@ -258,6 +272,8 @@ class Settings:
     bigquery_location: str
     horizon_requests_per_minute: float
     stellar_expert_requests_per_minute: float
+    rate_limiter_backend: str
+    rate_limiter_redis_conn_id: str
     horizon_max_pages: int
     http_timeout_seconds: float
     http_max_attempts: int

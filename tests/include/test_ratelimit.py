@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,16 @@ from pathlib import Path
 import pytest
 
 from include.stellar_lineage.config import defaults
-from include.stellar_lineage.ratelimit import Budget, HostRateLimiter, default_directory, limiter_from_settings
+from include.stellar_lineage import ratelimit
+from include.stellar_lineage.ratelimit import (
+    Budget,
+    BudgetExhausted,
+    HostRateLimiter,
+    LimiterBusy,
+    default_directory,
+    limiter_from_settings,
+)
+from include.stellar_lineage.ratelimit.base import LOCK_WAIT_S
 from tests.support.fake_stellar import FakeHorizon
 from tests.support.stellar_dataset import Dataset
 
@@ -115,12 +125,81 @@ def test_absurd_retry_after_is_capped(tmp_path):
     lim.close()
 
 
-def test_wall_clock_step_back_does_not_block_forever(tmp_path):
+@pytest.mark.parametrize("step_back", [1.0, 3600.0, 86400.0 * 365])
+def test_clock_step_back_allows_no_burst_and_keeps_going(tmp_path, step_back):
+    """A source clock stepped back (NTP, VM restore, reboot) must not forget the last minute's grants."""
     clock = FakeClock()
-    lim = HostRateLimiter({"horizon": 1}, tmp_path, clock=clock.time, sleep=clock.sleep)
+    lim = HostRateLimiter({"horizon": 6}, tmp_path, clock=clock.time, sleep=clock.sleep)
+    grants = []  # in true elapsed time: the simulated clock minus the steps taken back
+    stepped = 0.0
+    for i in range(30):
+        lim.acquire("horizon")
+        grants.append(clock.now + stepped)
+        if i in (3, 11, 20):
+            clock.now -= step_back
+            stepped += step_back
+    assert max_in_window(grants, 60.0) <= 6
+    # The clock only stood still for the instant of each step: 30 grants at 6/min take ~5 minutes.
+    assert grants[-1] - grants[0] < 5.5 * 60
+    lim.close()
+
+
+def test_clock_step_back_keeps_an_active_429_pause(tmp_path):
+    clock = FakeClock()
+    lim = HostRateLimiter({"horizon": 6000}, tmp_path, clock=clock.time, sleep=clock.sleep)
+    assert lim.observe("horizon", {"Retry-After": "30"}, 429) == 30
+    clock.now -= 3600
+    assert lim.acquire("horizon") == pytest.approx(30, abs=0.2)
+    lim.close()
+
+
+def test_default_source_clock_is_monotonic(tmp_path, monkeypatch):
+    lim = HostRateLimiter({"horizon": 1}, tmp_path)
+    assert lim._clock is time.monotonic  # CLOCK_MONOTONIC: shared by the host's processes, never stepped
     lim.acquire("horizon")
-    clock.now -= 3600  # NTP stepped the clock back an hour
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 3600)  # the wall clock steps back an hour
+    with ratelimit.deadline(time.monotonic() + 5):
+        with pytest.raises(BudgetExhausted):  # still ~61 s to the next slot: no burst
+            lim.acquire("horizon")
+    lim.close()
+
+
+def test_state_from_before_the_logical_clock_is_dropped(tmp_path):
+    """A state file written with wall-clock times (older versions) must not block for decades."""
+    db = sqlite3.connect(tmp_path / "ratelimit.sqlite3")
+    db.executescript(
+        "CREATE TABLE grants (api TEXT NOT NULL, t REAL NOT NULL);"
+        "CREATE TABLE pauses (api TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT);"
+    )
+    db.executemany("INSERT INTO grants VALUES ('horizon', ?)", [(time.time() + i,) for i in range(5)])
+    db.execute("INSERT INTO pauses VALUES ('horizon', ?, 'old')", (time.time() + 100,))
+    db.commit()
+    db.close()
+    lim = HostRateLimiter({"horizon": 1}, tmp_path)
     assert lim.acquire("horizon") == 0.0
+    lim.close()
+
+
+def test_lock_wait_is_bounded(tmp_path):
+    """A process stuck inside the limiter's transaction cannot hold the others past the bound."""
+    lim = HostRateLimiter({"horizon": 6000}, tmp_path)
+    holder = sqlite3.connect(tmp_path / "ratelimit.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # e.g. a frozen task process
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(LimiterBusy, match="locked"):
+            lim.acquire("horizon")
+        assert LOCK_WAIT_S - 0.5 <= time.monotonic() - t0 <= LOCK_WAIT_S + 2
+        # Near the run's deadline the bound shrinks to what is left of it.
+        t0 = time.monotonic()
+        with ratelimit.deadline(time.monotonic() + 1.0), pytest.raises(LimiterBusy):
+            lim.acquire("horizon")
+        assert time.monotonic() - t0 <= 2.5
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert lim.acquire("horizon") == 0.0  # usable again once the holder is gone
     lim.close()
 
 
