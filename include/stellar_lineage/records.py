@@ -137,6 +137,32 @@ class SpendEntry:
     at: dt.datetime = dataclasses.field(default_factory=utcnow)
 
 
+@dataclasses.dataclass(frozen=True)
+class CreationEdge:
+    """One edge of the network's creator graph (reference/hubble_graph.md): the funder of an account's
+    latest successful create_account. ``op_id`` is the operation's TOID (``ledger << 32 | tx << 12 |
+    op``), so it orders creations even inside one ledger; per account the highest ``op_id`` wins."""
+
+    account: str  # the created account (G...)
+    creator: str  # the funder of its latest successful create_account (G..., muxed resolved)
+    ledger: int  # ledger sequence of that operation
+    created_at: dt.datetime  # closed_at of that ledger (UTC, aware)
+    op_id: int  # history operation id (orders creations; latest per account wins)
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphState:
+    """How far the edge table of one network is loaded."""
+
+    network: str
+    as_of_ledger: int  # every successful create_account up to and including this ledger is loaded
+    as_of_time: dt.datetime | None
+    edges: int  # edges stored
+    loaded_at: dt.datetime
+    snapshot_id: str  # id of the snapshot/refresh that produced it (resume key)
+    resume_cursor: str | None  # where an interrupted load resumes (None when finished)
+
+
 # Horizon account fields kept in ``stellar_account_attributes_json`` (both pipelines shape records alike).
 ATTRIBUTE_KEYS = (
     "flags",

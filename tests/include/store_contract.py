@@ -12,6 +12,8 @@ import json
 import pytest
 
 from include.stellar_lineage.records import (
+    CreationEdge,
+    GraphState,
     LineageResult,
     Priority,
     SpendEntry,
@@ -41,6 +43,12 @@ def result(creator: str | None = A, **kw) -> LineageResult:
     )
     base.update(kw)
     return LineageResult(**base)
+
+
+def edge(account: str, creator: str, ledger: int, op: int) -> CreationEdge:
+    """An edge whose op_id is the TOID of operation ``op`` of the first transaction of ``ledger``."""
+    closed = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=5 * ledger)
+    return CreationEdge(account, creator, ledger, closed, ledger << 32 | 1 << 12 | op)
 
 
 class StoreContract:
@@ -292,6 +300,65 @@ class StoreContract:
         assert out["jobs"] == 2 and out["dry_runs"] == 2 and out["refused"] == 1
         assert out["saved_usd"] == pytest.approx(0.5)
         assert out["accounts_billed"] == 150
+
+    # --- creator graph (edge table) ------------------------------------------------------------
+    def test_edges_round_trip_and_count_new_accounts(self, store):
+        edges = [edge(A, ROOT, 10, 1), edge(B, A, 20, 1), edge(C, A, 20, 2)]
+        assert store.load_edges("public", edges) == 3
+        got = store.edges_of("public", [A, B, C, "GUNKNOWN"])
+        assert got == {e.account: e for e in edges}
+        assert got[B].created_at.tzinfo is not None
+        assert store.edges_of("testnet", [A]) == {}
+        assert store.load_edges("public", edges) == 0  # a re-load adds no account
+
+    def test_latest_creation_wins_in_any_order_and_moves_children(self, store):
+        first, recreated = edge(C, A, 20, 1), edge(C, B, 30, 5)
+        assert store.load_edges("public", [recreated, first], chunk_size=1) == 1
+        assert store.edges_of("public", [C])[C] == recreated
+        store.load_edges("public", [first])  # replaying the older creation changes nothing
+        assert store.edges_of("public", [C])[C] == recreated
+        assert store.children_edges("public", A) == [] and store.children_count("public", A) == 0
+        assert store.children_edges("public", B) == [recreated] and store.children_count("public", B) == 1
+        newest = edge(C, A, 40, 3)  # re-created again, by the first creator
+        assert store.load_edges("public", [newest]) == 0
+        assert store.children_edges("public", A) == [newest] and store.children_count("public", B) == 0
+
+    def test_latest_wins_inside_one_chunk_and_across_chunks(self, store):
+        loads = [edge(C, A, 20, 1), edge(C, B, 25, 1), edge(B, A, 21, 1), edge(C, ROOT, 22, 1)]
+        assert store.load_edges("public", loads, chunk_size=3) == 2
+        assert store.edges_of("public", [C])[C].creator == B
+
+    def test_children_paged_by_operation_order(self, store):
+        kids = [edge(f"GKID{i:02d}", A, 100 + i // 3, i % 3 + 1) for i in range(7)]
+        store.load_edges("public", list(reversed(kids)), chunk_size=2)
+        store.load_edges("testnet", [edge("GOTHER", A, 5, 1)])
+        assert store.children_count("public", A) == 7
+        page = store.children_edges("public", A, limit=3)
+        assert page == kids[:3]
+        rest = store.children_edges("public", A, limit=10, after_op_id=page[-1].op_id)
+        assert rest == kids[3:]
+        assert store.children_edges("public", A, limit=0) == []
+        assert store.children_edges("public", B) == [] and store.children_count("public", B) == 0
+
+    def test_creator_chain_to_root_missing_link_and_cycle(self, store):
+        store.load_edges("public", [edge(C, B, 30, 1), edge(B, A, 20, 1), edge(A, ROOT, 10, 1)])
+        assert [e.account for e in store.creator_chain("public", C)] == [C, B, A]
+        assert store.creator_chain("public", ROOT) == []
+        assert [e.creator for e in store.creator_chain("public", C, max_depth=2)] == [B, A]
+        # A creates B, A merges into B, B re-creates A: latest-creation edges form a cycle
+        store.load_edges("public", [edge(A, B, 40, 1)])
+        assert [e.account for e in store.creator_chain("public", C)] == [C, B, A]
+        assert [e.account for e in store.creator_chain("public", A)] == [A, B]
+
+    def test_graph_state_round_trip(self, store):
+        assert store.graph_state("public") is None
+        when = dt.datetime(2026, 11, 30, 10, 0, 1, tzinfo=dt.timezone.utc)
+        state = GraphState("public", 60_000_000, when, 3, when, "snap-1", "cursor-7")
+        store.set_graph_state(state)
+        assert store.graph_state("public") == state
+        done = GraphState("public", 60_000_100, None, 5, when, "refresh-2", None)
+        store.set_graph_state(done)
+        assert store.graph_state("public") == done and store.graph_state("testnet") is None
 
     # --- schema ---------------------------------------------------------------------------------
     def test_schema_check_passes_and_migrate_is_idempotent(self, store):

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from cassandra import Unavailable
+from cassandra import InvalidRequest, Unavailable
 from cassandra.query import BoundStatement
 
 from include.stellar_lineage.records import (
@@ -58,6 +58,7 @@ from include.stellar_lineage.store.cassandra.connect import (
     build_cluster,
     valid_keyspace,
 )
+from include.stellar_lineage.store.cassandra.graph import CassandraGraph
 from include.stellar_lineage.store.cassandra.stats import StatsMixin
 from include.stellar_lineage.store.cassandra.transitions import TransitionsMixin
 
@@ -69,7 +70,7 @@ class ClaimUnknown(RuntimeError):
     """A claim's outcome could not be learned (node unreachable); recover_stuck will settle it."""
 
 
-class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
+class CassandraLineageStore(CassandraGraph, TransitionsMixin, StatsMixin, LineageStore):
     def __init__(
         self,
         session: Any,
@@ -109,15 +110,8 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
     # --- statements ---------------------------------------------------------------------------
     @property
     def stmts(self) -> dict[str, Any]:
-        if self._stmts is None:  # prepared lazily: the tables must exist first
-            prepared = {}
-            for name, text in q.load_statements(self.keyspace).items():
-                stmt = self.session.prepare(text)
-                stmt.consistency_level = self.consistency.normal
-                if name in q.LWT:
-                    stmt.serial_consistency_level = self.consistency.serial
-                prepared[name] = stmt
-            self._stmts = prepared
+        if self._stmts is None:
+            self._stmts = _Prepared(self)
         return self._stmts
 
     def execute(self, name: str, params: Sequence[Any]) -> Any:
@@ -333,6 +327,32 @@ class CassandraLineageStore(TransitionsMixin, StatsMixin, LineageStore):
 
     def networks(self) -> list[str]:
         return sorted(r.network_name for r in self.execute("networks", ()))
+
+
+class _Prepared(dict):
+    """Statements of ``cql/statements.cql``, all prepared up front (so hot paths and request counts
+    never include a prepare), except those whose table does not exist yet: a migration's post step
+    (e.g. the 003 backfill) runs before later migrations' tables exist. Those are prepared on first
+    use, which fails with the server's message if the table is still missing."""
+
+    def __init__(self, store: CassandraLineageStore) -> None:
+        super().__init__()
+        self._store = store
+        self._texts = q.load_statements(store.keyspace)
+        for name in self._texts:
+            try:
+                self[name]
+            except InvalidRequest:
+                log.debug("statement %s not prepared yet (its table does not exist)", name)
+
+    def __missing__(self, name: str) -> Any:
+        store = self._store
+        stmt = store.session.prepare(self._texts[name])
+        stmt.consistency_level = store.consistency.normal
+        if name in q.LWT:
+            stmt.serial_consistency_level = store.consistency.serial
+        self[name] = stmt
+        return stmt
 
 
 __all__ = ["CassandraLineageStore", "ClaimUnknown"]

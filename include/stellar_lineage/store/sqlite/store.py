@@ -30,6 +30,7 @@ from include.stellar_lineage.records import (
     utcnow,
 )
 from include.stellar_lineage.store.base import LineageStore, SchemaError, wants_claim
+from include.stellar_lineage.store.sqlite.graph import SqliteGraph
 from include.stellar_lineage.store.sqlite.reads import _FIELDS, SqliteReads, _row_to_record, ts
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -39,10 +40,18 @@ _INSERT_PENDING = (
     "INSERT INTO lineage (network_name, stellar_account, status, priority, created_at, updated_at)"
     " VALUES (?, ?, 'PENDING', ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-REQUIRED_TABLES = ("lineage", "status_counts", "completions_by_minute", "spend_ledger", "spend_totals")
+REQUIRED_TABLES = (
+    "lineage",
+    "status_counts",
+    "completions_by_minute",
+    "spend_ledger",
+    "spend_totals",
+    "creation_edges",
+    "graph_state",
+)
 
 
-class SqliteLineageStore(SqliteReads, LineageStore):
+class SqliteLineageStore(SqliteGraph, SqliteReads, LineageStore):
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = str(path)
         self._local = threading.local()
