@@ -35,6 +35,7 @@ class InvalidAddress(ValueError):
         self.reason = reason
 
 
+SEED_MESSAGE = "this is a secret seed (S…), not an account address; never share it"
 SEED_REASON = "contains a secret seed (S…): refused, stored nowhere; never share it"
 
 
@@ -64,7 +65,7 @@ def validate_account(value: object) -> str:
     if value != value.strip() or any(ch.isspace() for ch in value):
         raise InvalidAddress("address contains whitespace")
     if looks_like_secret(value):
-        raise InvalidAddress("this is a secret seed (S…), not an account address; never share it")
+        raise InvalidAddress(SEED_MESSAGE)
     if StrKey.is_valid_med25519_public_key(value):
         raise InvalidAddress("muxed M… address: lineage is tracked per underlying G… account; use the G… address")
     if StrKey.is_valid_contract(value):

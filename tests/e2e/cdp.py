@@ -159,6 +159,14 @@ class Browser:
             f"timed out waiting for {what} ({expression!r} -> {last!r}); url={self.evaluate('location.href')!r}"
         )
 
+    def requests_sent(self, since: int = 0) -> list[dict[str, Any]]:
+        """``request`` objects (url, method, headers, postData) of every Network.requestWillBeSent event
+        from event number ``since`` on (``len(browser.events_seen())`` marks a point)."""
+        return [e["params"]["request"] for e in self._events[since:] if e.get("method") == "Network.requestWillBeSent"]
+
+    def events_seen(self) -> list[dict[str, Any]]:
+        return list(self._events)
+
     def screenshot(self, path: Path) -> Path:
         """Full-page PNG (height follows the content)."""
         size = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")

@@ -15,7 +15,9 @@ import signal
 import socket
 import subprocess
 import sys
+import re
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import pytest
 from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.e2e.cdp import Browser
 from tests.plugins.seed_lineage import K2, K3, ROOT, seed
+from tests.support.seed_shapes import DERIVED, shapes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "e2e"
@@ -189,10 +192,10 @@ def test_dashboard_and_lineage_in_a_real_browser(airflow_server, browser):
     b.screenshot(ARTIFACTS / "dashboard.png")
 
     # 3. Search box → lineage page, then follow a creator link (relative links one level deeper).
-    _type(b, "form.search input[name=account]", K3)
+    _type(b, "form.search input.account", K3)
     b.evaluate("document.querySelector('form.search button').click()")
     b.wait_for(
-        "location.pathname === '/stellar-lineage/lineage' && document.querySelectorAll('li.node').length === 4",
+        f"location.pathname === '/stellar-lineage/lineage/{K3}' && document.querySelectorAll('li.node').length === 4",
         what="lineage page",
     )
     chain = b.evaluate("[...document.querySelectorAll('li.node a.addr')].map(a => a.textContent)")
@@ -220,3 +223,76 @@ def test_dashboard_and_lineage_in_a_real_browser(airflow_server, browser):
 def test_unauthenticated_browser_gets_401_not_the_page(airflow_server, browser):
     browser.navigate(f"{airflow_server}/stellar-lineage/api/pipeline-stats")
     assert json.loads(browser.evaluate("document.body.innerText")) == {"detail": "Not authenticated"}
+
+
+def _carries_seed(request: dict) -> bool:
+    text = " ".join([request.get("url", ""), request.get("postData", ""), json.dumps(request.get("headers", {}))])
+    for _ in range(2):
+        text = urllib.parse.unquote(text)
+    return DERIVED in re.sub(r"[^A-Za-z0-9]", "", text).upper()
+
+
+@pytest.mark.parametrize("inside_airflow_ui", [False, True], ids=["page", "airflow-iframe"])
+def test_a_seed_typed_in_the_search_is_refused_and_never_sent(airflow_server, browser, inside_airflow_ui):
+    from include.stellar_lineage.validation import SEED_MESSAGE
+
+    base, b = airflow_server, browser
+    _login(b, base)
+    b.pump(1)
+    b.errors.clear()  # Airflow's login page logs its own 401 for /ui/config before sign-in
+    if inside_airflow_ui:  # the page inside the UI's iframe: frame-ancestors must allow it
+        b.navigate(f"{base}/plugin/stellar-lineage")
+        b.wait_for(
+            "(() => { const f = document.querySelector('iframe'); const d = f && f.contentDocument;"
+            " return d && d.querySelector('form.search input.account') && d.readyState === 'complete'; })()",
+            what="the plugin page inside the Airflow UI iframe",
+            timeout=45,
+        )
+        doc = "document.querySelector('iframe').contentDocument"
+    else:
+        b.navigate(f"{base}/stellar-lineage/?network=public")
+        doc = "document"
+    b.wait_for(f"{doc}.getElementById('k-total').textContent === '13'", what="dashboard numbers")
+    start_url = b.evaluate(f"{doc}.location.href")
+    mark = len(b.events_seen())
+    names = ["plain", "lower case", "trailing comma", "zero-width space inside", "URL-encoded", "groups of four"]
+    for name in names:
+        b.evaluate(f"{doc}.querySelector('form.search input.account').value = ''")
+        b.evaluate(f"{doc}.querySelector('form.search input.account').focus()")
+        b.send("Input.insertText", text=shapes()[name][0])  # real typing: input events fire
+        b.evaluate(f"{doc}.querySelector('form.search button').click()")
+        shown = b.wait_for(
+            f"(() => {{ const e = {doc}.querySelector('.search-error'); return !e.hidden && e.textContent; }})()",
+            what=f"the refusal of a seed ({name})",
+        )
+        assert shown == SEED_MESSAGE, name
+        assert b.evaluate(f"{doc}.querySelector('form.search input.account').value") == "", name  # wiped
+        assert b.evaluate(f"{doc}.location.href") == start_url, name  # no navigation
+    b.screenshot(ARTIFACTS / f"search-seed-refused-{'iframe' if inside_airflow_ui else 'page'}.png")
+
+    # an invalid address gets the server's reason, also without a request
+    b.evaluate(f"{doc}.querySelector('form.search input.account').focus()")
+    b.send("Input.insertText", text=K3[:-1] + ("A" if K3[-1] != "A" else "B"))
+    b.evaluate(f"{doc}.querySelector('form.search button').click()")
+    assert "bad checksum" in b.wait_for(
+        f"(() => {{ const e = {doc}.querySelector('.search-error'); return !e.hidden && e.textContent; }})()",
+        what="the checksum refusal",
+    )
+    b.pump(1)
+    sent = b.requests_sent(mark)
+    assert not [r["url"] for r in sent if _carries_seed(r)]
+    assert all("/lineage" not in r["url"] for r in sent), [r["url"] for r in sent]
+
+    # a valid address, pasted with quotes and a comma, opens its page by path
+    b.evaluate(f"{doc}.querySelector('form.search input.account').value = ''")
+    b.evaluate(f"{doc}.querySelector('form.search input.account').focus()")
+    b.send("Input.insertText", text=f' "{K3}", ')
+    b.evaluate(f"{doc}.querySelector('form.search button').click()")
+    b.wait_for(
+        f"{doc}.location.pathname === '/stellar-lineage/lineage/{K3}' && {doc}.readyState === 'complete'"
+        f" && {doc}.querySelectorAll('li.node').length === 4",
+        what="the lineage page of the searched account",
+    )
+    assert not [r["url"] for r in b.requests_sent(mark) if _carries_seed(r)]
+    b.pump(1)
+    assert b.errors == [], b.errors  # no CSP violation, no script error

@@ -13,11 +13,17 @@ Why each choice:
   stalling the API server's event loop.
 * Every link and fetch is relative (``static/…``, ``api/…``, ``../dags/…``) so the pages work under
   any ``[api] base_url`` path and inside the UI iframe.
+* ``SecurityMiddleware`` (ui/security.py) covers every route: CSP (no inline script or style: read its
+  docstring before adding pages or scripts), nosniff, no-referrer, frame-ancestors, seed redaction.
+* The account search never submits the field natively (the input has no ``name``): static/search.js
+  validates it as a G… address in the browser, refuses seeds with the server's own message, and only
+  then navigates to ``lineage/<address>``.
 """
 
 # No ``from __future__ import annotations``: FastAPI must evaluate the route annotations, and the
 # dependency aliases below are local to ``create_app``.
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,12 +36,17 @@ from include.stellar_lineage import stats
 from include.stellar_lineage.config import ConfigError, Settings
 from include.stellar_lineage.records import NETWORKS
 from include.stellar_lineage.store.base import LineageStore
+from include.stellar_lineage.seeds import INVISIBLE, SEED_SHAPE
 from include.stellar_lineage.ui.providers import CachedSettings, StoreProvider, StoreUnavailable
-from include.stellar_lineage.validation import InvalidAddress, redact, validate_account
+from include.stellar_lineage.ui.security import SecurityMiddleware
+from include.stellar_lineage.validation import SEED_MESSAGE, InvalidAddress, redact, validate_account
 
 DAG_IDS = ("stellar_lineage_api_pipeline", "stellar_lineage_bigquery_pipeline", "stellar_lineage_enqueue")
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 REFRESH_SECONDS = 30
+# One path segment of a static asset: no NUL, no dot-files, no "..", no backslashes.
+_STATIC_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+SEARCH_CONTEXT = {"seed_shape": SEED_SHAPE, "seed_message": SEED_MESSAGE, "invisible": INVISIBLE}
 
 
 def _network(network: str = Query("public", description="public or testnet")) -> str:
@@ -73,6 +84,7 @@ def create_app(
         openapi_url=None,
     )
     app.state.store_provider = provider
+    app.add_middleware(SecurityMiddleware)
 
     def settings_dep() -> Settings:
         try:
@@ -140,7 +152,7 @@ def create_app(
         return templates.TemplateResponse(
             request,
             name,
-            {"root": root, "networks": NETWORKS, "dag_ids": DAG_IDS, **context},
+            {"root": root, "networks": NETWORKS, "dag_ids": DAG_IDS, **SEARCH_CONTEXT, **context},
             status_code=status_code,
         )
 
@@ -180,10 +192,14 @@ def create_app(
     ) -> HTMLResponse:
         return lineage_page(request, account, network, "../", settings)
 
-    @app.get("/static/{name}")
+    @app.get("/static/{name:path}")
     def static(name: str) -> FileResponse:
+        # Checked before any file-system call: a NUL byte or a malformed path is a 404, never a 500.
+        segments = name.split("/")
+        if not all(_STATIC_SEGMENT.fullmatch(seg) for seg in segments):
+            raise HTTPException(404, "not found")
         path = (static_dir / name).resolve()
-        if path.parent != static_dir or path.suffix not in STATIC_TYPES or not path.is_file():
+        if not path.is_relative_to(static_dir) or path.suffix not in STATIC_TYPES or not path.is_file():
             raise HTTPException(404, "not found")
         # Short cache: the assets ship with the plugin and change only on deploy.
         return FileResponse(

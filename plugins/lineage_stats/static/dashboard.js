@@ -27,7 +27,16 @@
   }
   function el(name, attrs, text) {
     var node = document.createElementNS(SVG, name);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "style") {  // CSSOM, not a style attribute: the CSP has no 'unsafe-inline' (ui/security.py)
+        attrs[k].split(";").forEach(function (decl) {
+          var i = decl.indexOf(":");
+          if (i > 0) node.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
+        });
+      } else {
+        node.setAttribute(k, attrs[k]);
+      }
+    });
     if (text !== undefined) node.textContent = text;
     return node;
   }
@@ -68,7 +77,7 @@
       }));
       offset += len;
     });
-    // inline style: the stylesheet's svg text size would override a font-size attribute
+    // a style property: the stylesheet's svg text size would override a font-size attribute
     svg.appendChild(el("text", { x: 80, y: 84, "text-anchor": "middle", style: "font-size:26px;font-weight:700" }, fmt(total)));
     svg.appendChild(el("text", { x: 80, y: 102, "text-anchor": "middle", class: "muted", style: "font-size:12px" }, "completed"));
     legend($("l-mix"), SOURCES.map(function (s, i) { return { label: s.label, color: s.color, value: values[i] }; }), total);
