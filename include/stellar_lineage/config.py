@@ -251,6 +251,14 @@ FIELDS: tuple[Field, ...] = (
         "JSON object",
         "Labels put on every BigQuery job (cost attribution in billing exports).",
     ),
+    Field(
+        "graph_mode",
+        _bool,
+        "false",
+        "bool",
+        "Complete accounts the creator graph covers from the graph alone; the Horizon attribute fetch "
+        "becomes a lowest-priority follow-up.",
+    ),
 )
 _BY_NAME = {f.name: f for f in FIELDS}
 
@@ -285,6 +293,7 @@ class Settings:
     health_max_minutes_without_progress: int
     health_max_stuck: int
     bigquery_job_labels: dict[str, Any]
+    graph_mode: bool
 
 
 def parse_settings(raw: Mapping[str, str | None]) -> Settings:

@@ -10,9 +10,10 @@ import pytest
 from include.stellar_lineage.store.base import SchemaError
 from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.include.store_contract import StoreContract
+from tests.include.store_contract_bulk import BulkContract
 
 
-class TestSqliteContract(StoreContract):
+class TestSqliteContract(StoreContract, BulkContract):
     @pytest.fixture
     def store(self, sqlite_store):
         return sqlite_store

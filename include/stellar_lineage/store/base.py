@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from include.stellar_lineage.records import (
@@ -120,6 +120,73 @@ class LineageStore(abc.ABC):
     ) -> RecoveryResult:
         """PROCESSING older than ``threshold`` → PENDING with retry_count+1, or FAILED at the cap.
         PENDING rows are never stuck."""
+
+    # --- bulk completion and attribute follow-ups (graph mode) --------------------------------
+    def complete_many(
+        self,
+        network: str,
+        results: Mapping[str, LineageResult],
+        *,
+        owner: str,
+        source: str,
+        followup: bool = False,
+        now: dt.datetime | None = None,
+    ) -> list[str]:
+        """``complete`` for many records ``owner`` holds; with ``followup`` every completed record also
+        gets an attribute follow-up (``add_followups``). Returns the accounts completed (lost claims
+        are skipped). Backends override this with one transaction or concurrent writes."""
+        done = [
+            account
+            for account, result in results.items()
+            if self.complete(network, account, owner=owner, result=result, source=source, now=now)
+        ]
+        if followup and done:
+            self.add_followups(network, done, now=now)
+        return done
+
+    @abc.abstractmethod
+    def add_followups(self, network: str, accounts: Sequence[str], *, now: dt.datetime | None = None) -> int:
+        """Queue a Horizon attribute fetch for COMPLETE records that were completed from the graph
+        alone. Idempotent per account; returns how many were added."""
+
+    @abc.abstractmethod
+    def claim_followups(
+        self,
+        limit: int,
+        *,
+        owner: str,
+        network: str | None = None,
+        stale_after: dt.timedelta,
+        now: dt.datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        """Atomically take up to ``limit`` follow-ups (oldest first) as ``(network, account)``. A
+        follow-up claimed longer than ``stale_after`` ago (its worker died) can be taken again."""
+
+    @abc.abstractmethod
+    def finish_followup(
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        result: LineageResult | None,
+        now: dt.datetime | None = None,
+    ) -> bool:
+        """Drop ``owner``'s follow-up and, with a ``result``, write its data fields (creator, times,
+        attributes, balance, assets, children, tags) into the record if it is still COMPLETE; status
+        and pipeline_source stay. ``result=None``: the account no longer exists on Horizon; the
+        record keeps its lineage and says so in ``last_error``. False when the claim was lost."""
+
+    @abc.abstractmethod
+    def release_followup(
+        self, network: str, account: str, *, owner: str, max_attempts: int, now: dt.datetime | None = None
+    ) -> bool:
+        """A transient failure: the follow-up goes back for a later attempt, or is dropped once it
+        has failed ``max_attempts`` times (the record keeps its graph lineage). False when lost."""
+
+    @abc.abstractmethod
+    def followup_depth(self, network: str | None = None) -> int:
+        """Follow-ups waiting or in flight."""
 
     # --- reads --------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,12 @@ from include.stellar_lineage.records import (
     utcnow,
 )
 from include.stellar_lineage.store.base import LineageStore, SchemaError, wants_claim
+from include.stellar_lineage.store.sqlite.followups import (
+    DATA_ASSIGNMENTS,
+    SqliteFollowups,
+    add_followups_in,
+    data_params,
+)
 from include.stellar_lineage.store.sqlite.graph import SqliteGraph
 from include.stellar_lineage.store.sqlite.reads import _FIELDS, SqliteReads, _row_to_record, ts
 
@@ -48,10 +53,11 @@ REQUIRED_TABLES = (
     "spend_totals",
     "creation_edges",
     "graph_state",
+    "attribute_followups",
 )
 
 
-class SqliteLineageStore(SqliteGraph, SqliteReads, LineageStore):
+class SqliteLineageStore(SqliteGraph, SqliteFollowups, SqliteReads, LineageStore):
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = str(path)
         self._local = threading.local()
@@ -207,40 +213,26 @@ class SqliteLineageStore(SqliteGraph, SqliteReads, LineageStore):
         source: str,
         now: dt.datetime | None = None,
     ) -> bool:
+        with self._write() as conn:
+            return _complete_in(conn, network, account, owner, result, source, ts(now or utcnow()))
+
+    def complete_many(
+        self,
+        network: str,
+        results: Mapping[str, LineageResult],
+        *,
+        owner: str,
+        source: str,
+        followup: bool = False,
+        now: dt.datetime | None = None,
+    ) -> list[str]:
+        """One write transaction for the whole batch (graph mode completes thousands per call)."""
         when = ts(now or utcnow())
         with self._write() as conn:
-            row = conn.execute(
-                "UPDATE lineage SET status = 'COMPLETE', stellar_creator_account = ?,"
-                " stellar_account_created_at = ?, home_domain = ?, xlm_balance = ?,"
-                " stellar_account_attributes_json = ?, stellar_account_assets_json = ?,"
-                " child_accounts_json = ?, tags = ?, pipeline_source = ?, processing_started_at = NULL,"
-                " last_error = NULL, claim_owner = NULL, updated_at = ?"
-                " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
-                " AND claim_owner = ? RETURNING priority",
-                (
-                    result.creator,
-                    ts(result.created_at),
-                    result.home_domain,
-                    result.xlm_balance,
-                    json.dumps(result.attributes, sort_keys=True),
-                    json.dumps(result.assets),
-                    json.dumps(result.children),
-                    ",".join(result.tags),
-                    source,
-                    when,
-                    network,
-                    account,
-                    owner,
-                ),
-            ).fetchone()
-            if row is None:
-                return False
-            if result.creator and result.creator != account:
-                conn.execute(
-                    _INSERT_PENDING,
-                    (network, result.creator, int(creator_priority(row[0])), when, when),
-                )
-        return True
+            done = [a for a, r in results.items() if _complete_in(conn, network, a, owner, r, source, when)]
+            if followup and done:
+                add_followups_in(conn, network, done, when)
+        return done
 
     def retry_later(
         self, network: str, account: str, *, owner: str, error: str, max_retries: int, now: dt.datetime | None = None
@@ -295,6 +287,24 @@ class SqliteLineageStore(SqliteGraph, SqliteReads, LineageStore):
         requeued = [(r[0], r[1]) for r in rows if r[2] == Status.PENDING.value]
         failed = [(r[0], r[1]) for r in rows if r[2] == Status.FAILED.value]
         return RecoveryResult(requeued, failed)
+
+
+def _complete_in(
+    conn: sqlite3.Connection, network: str, account: str, owner: str, result: LineageResult, source: str, when: str
+) -> bool:
+    """PROCESSING → COMPLETE inside the caller's write transaction; enqueues the creator if unseen."""
+    row = conn.execute(
+        "UPDATE lineage SET status = 'COMPLETE', " + DATA_ASSIGNMENTS + ", pipeline_source = ?,"
+        " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, updated_at = ?"
+        " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
+        " AND claim_owner = ? RETURNING priority",
+        (*data_params(result), source, when, network, account, owner),
+    ).fetchone()
+    if row is None:
+        return False
+    if result.creator and result.creator != account:
+        conn.execute(_INSERT_PENDING, (network, result.creator, int(creator_priority(row[0])), when, when))
+    return True
 
 
 def _split_sql(text: str) -> list[str]:
