@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from include.stellar_lineage import graph_resolve
 from include.stellar_lineage.config import Settings
 from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult, Status
 from include.stellar_lineage.store.base import LineageStore
@@ -134,7 +135,8 @@ class _Run:
             log.exception("Unexpected error for %s/%s; will retry later", network, account)
             self._retry(network, account, f"{type(exc).__name__}: {exc}")
             return None
-        if not self.store.complete(network, account, owner=self.owner, result=result, source=self.source):
+        source = graph_resolve.pipeline_source(result, self.source)  # BIGQUERY when the graph answered
+        if not self.store.complete(network, account, owner=self.owner, result=result, source=source):
             log.warning("%s/%s: claim lost before completion (recovered as stuck?)", network, account)
             self._count("claim_lost", True)
             return None
@@ -207,10 +209,20 @@ def process_claimed(
         owner,
         pipeline or source,
         deadline,
-        client_factory or default_client_factory(settings),
+        graph_resolve.graph_aware_factory(client_factory or default_client_factory(settings), store, settings),
         climb,
     )
     held = store.held_by(claimed, owner)
+    graph_done = 0
+    if settings.graph_mode and hasattr(store, "graph_state"):  # covered records need no request at all
+        from include.stellar_lineage.graph_mode import complete_from_graph
+
+        for network in list(held):
+            done = complete_from_graph(
+                store, settings, network, held[network], owner=owner, held=True, pipeline=pipeline or source
+            )
+            graph_done += done.get("complete", 0)
+            held[network] = done["uncovered"]
     for key in ((n, a) for n, accounts in held.items() for a in accounts):
         if key not in run.seen:
             run.seen.add(key)
@@ -226,7 +238,11 @@ def process_claimed(
         for key in ("complete", "climbed", "invalid", "retry_later", "failed", "released", "claim_lost")
     }
     summary.update(
-        claimed=len(claimed), seconds=round(time.monotonic() - started, 2), completed=run.completed, source=source
+        claimed=len(claimed),
+        seconds=round(time.monotonic() - started, 2),
+        completed=run.completed,
+        source=source,
+        graph_complete=graph_done,
     )
     log.info("API path (%s): %s", source, {k: v for k, v in summary.items() if k != "completed"})
     return summary

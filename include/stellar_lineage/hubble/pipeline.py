@@ -28,6 +28,7 @@ from include.stellar_lineage.store.base import LineageStore
 log = logging.getLogger(__name__)
 
 HUBBLE_NETWORKS = ("public",)  # Hubble publishes pubnet only; testnet batches use the API path
+GRAPH_COVERS = "graph_covers"  # the creator graph is loaded: no per-batch Hubble query at all
 
 
 def estimate_batch(
@@ -51,6 +52,21 @@ def estimate_batch(
             "accounts": len(accounts),
             "network": network,
             "reason": f"Hubble has no {network} data; the batch goes through the API path",
+        }
+    graph = store.graph_state(network) if hasattr(store, "graph_state") else None
+    if graph is not None:
+        # Accounts the graph covers resolve from the edge table (graph_resolve); the others were created
+        # after its as_of ledger, i.e. recently, which Horizon's retained history answers for free.
+        return {
+            "decision": GRAPH_COVERS,
+            "approved": False,
+            "estimate_bytes": 0,
+            "estimate_usd": 0.0,
+            "max_bytes_billed": None,
+            "accounts": len(accounts),
+            "network": network,
+            "reason": f"the creator graph (as of ledger {graph.as_of_ledger}) answers this batch without a Hubble "
+            "query; accounts created after it go through Horizon",
         }
     try:
         estimate = hubble.dry_run(accounts)

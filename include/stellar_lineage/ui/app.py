@@ -34,6 +34,7 @@ from fastapi.templating import Jinja2Templates
 
 from include.stellar_lineage import stats
 from include.stellar_lineage.config import ConfigError, Settings
+from include.stellar_lineage.descendants import MAX_DEPTH, MAX_PAGE, BadCursor, descendants
 from include.stellar_lineage.records import NETWORKS
 from include.stellar_lineage.store.base import LineageStore
 from include.stellar_lineage.seeds import INVISIBLE, SEED_SHAPE
@@ -144,8 +145,25 @@ def create_app(
         store: StoreDep,
         network: Annotated[str, Depends(_network)],
         children_limit: Annotated[int, Query(ge=0, le=10000)] = 200,
+        descendants_depth: Annotated[int, Query(ge=0, le=MAX_DEPTH, description="0: none")] = 0,
+        descendants_limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+        descendants_cursor: Annotated[str | None, Query(max_length=4096)] = None,
     ) -> dict[str, Any]:
-        return lookup(store, network, account, children_limit)
+        found = lookup(store, network, account, children_limit)
+        if descendants_depth:
+            # from the creator graph's edge table, paged: no Horizon request (descendants.py)
+            try:
+                found["descendants"] = descendants(
+                    store,
+                    network,
+                    found["record"]["stellar_account"],
+                    depth=descendants_depth,
+                    limit=descendants_limit,
+                    cursor=descendants_cursor,
+                )
+            except BadCursor as exc:
+                raise HTTPException(400, str(exc)) from None
+        return found
 
     # --- HTML ---------------------------------------------------------------------------------
     def page(request: Request, name: str, root: str, status_code: int = 200, **context: Any) -> HTMLResponse:
