@@ -28,6 +28,7 @@ from include.stellar_lineage.store.cassandra import schema as cassandra_schema
 from include.stellar_lineage.store.base import SchemaError
 from include.stellar_lineage.store.cassandra import CassandraLineageStore
 from tests.include.store_contract import StoreContract
+from tests.include.store_contract_bulk import BulkContract
 from tests.support.cassandra_counting import CountingSession
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,7 +86,7 @@ def store(node):
     return CassandraLineageStore(session, keyspace)
 
 
-class TestCassandraContract(StoreContract):
+class TestCassandraContract(StoreContract, BulkContract):
     pass  # every contract test, against the real node through the ``store`` fixture above
 
 

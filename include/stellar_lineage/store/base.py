@@ -159,7 +159,8 @@ class LineageStore(abc.ABC):
         stale_after: dt.timedelta,
         now: dt.datetime | None = None,
     ) -> list[tuple[str, str]]:
-        """Atomically take up to ``limit`` follow-ups (oldest first) as ``(network, account)``. A
+        """Atomically take up to ``limit`` follow-ups as ``(network, account)`` (oldest first on SQLite;
+        Cassandra spreads claimers over buckets instead: follow-ups are unordered enrichment). A
         follow-up claimed longer than ``stale_after`` ago (its worker died) can be taken again."""
 
     @abc.abstractmethod

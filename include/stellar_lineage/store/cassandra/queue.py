@@ -45,6 +45,12 @@ LWT = {
     "recover",
     "adopt_pending",
     "adopt_processing",
+    "followup_add",
+    "followup_claim",
+    "followup_release",
+    "followup_delete",
+    "record_data",
+    "record_note",
 }
 
 

@@ -58,6 +58,7 @@ from include.stellar_lineage.store.cassandra.connect import (
     build_cluster,
     valid_keyspace,
 )
+from include.stellar_lineage.store.cassandra.bulk import BulkMixin
 from include.stellar_lineage.store.cassandra.graph import CassandraGraph
 from include.stellar_lineage.store.cassandra.stats import StatsMixin
 from include.stellar_lineage.store.cassandra.transitions import TransitionsMixin
@@ -70,7 +71,7 @@ class ClaimUnknown(RuntimeError):
     """A claim's outcome could not be learned (node unreachable); recover_stuck will settle it."""
 
 
-class CassandraLineageStore(CassandraGraph, TransitionsMixin, StatsMixin, LineageStore):
+class CassandraLineageStore(CassandraGraph, BulkMixin, TransitionsMixin, StatsMixin, LineageStore):
     def __init__(
         self,
         session: Any,
@@ -214,6 +215,8 @@ class CassandraLineageStore(CassandraGraph, TransitionsMixin, StatsMixin, Lineag
         if accounts is not None:
             rows = [r for r in self._rows(network, accounts).values() if r.status == P]
             candidates: Iterable[q.PendingHint] = sorted(q.hint_for_row(r, network) for r in rows)
+            if len(rows) > 1:  # named rows are distinct partitions: claim them concurrently (graph mode bulk)
+                return self._claim_named(list(candidates)[:limit], owner, pipeline, now)
         else:
             networks = [network] if network else self.networks()
             candidates = q.pending_in_order(self.session, self.stmts, networks, max(limit, 16))

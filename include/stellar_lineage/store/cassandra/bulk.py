@@ -1,0 +1,201 @@
+"""Bulk claims/completion and attribute follow-ups of graph mode for the Cassandra store (migration 007).
+
+* ``_claim_named`` (``claim_batch`` with more than one named account) runs the claim LWTs
+  concurrently: named rows are distinct partitions, so they do not contend.
+* ``complete_many`` runs the owner-guarded ``complete`` LWTs of a batch concurrently (each record is
+  its own partition, so they do not contend), then queues the follow-ups.
+* A follow-up row lives in ``attribute_followups`` ``((network, bucket), account)``. Claim: an LWT
+  ``IF claimed_at < stale-limit`` (new rows carry the epoch), so two claimers never both win and a
+  dead worker's claim is taken again once stale. Finish/drop: an LWT delete ``IF claim_owner = ?``.
+  Claim scans start at a random bucket and a random account so concurrent claimers spread out and the
+  tombstones of finished rows are not all stepped over by every scan.
+* ``attribute_followup_counts`` keeps the depth without a scan (updated after each applied LWT).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import zlib
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from include.stellar_lineage.records import LineageRecord, LineageResult, utcnow
+from include.stellar_lineage.store.cassandra import queue as q
+
+log = logging.getLogger("include.stellar_lineage.store.cassandra")
+FOLLOWUP_BUCKETS = 32
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+CONCURRENCY = 32
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def followup_bucket(account: str) -> int:
+    return zlib.crc32(account.encode()) % FOLLOWUP_BUCKETS
+
+
+class BulkMixin:
+    # provided by CassandraLineageStore
+    session: Any
+    stmts: Any
+    execute: Any
+    complete: Any
+    networks: Any
+    get_many: Any
+    _claim_one: Any
+    _settle: Any
+
+    def complete_many(
+        self,
+        network: str,
+        results: Mapping[str, LineageResult],
+        *,
+        owner: str,
+        source: str,
+        followup: bool = False,
+        now: dt.datetime | None = None,
+    ) -> list[str]:
+        items = list(results.items())
+
+        def one(item: tuple[str, LineageResult]) -> bool:
+            return self.complete(network, item[0], owner=owner, result=item[1], source=source, now=now)
+
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            won = list(pool.map(one, items))
+        done = [account for (account, _r), ok in zip(items, won, strict=True) if ok]
+        if followup and done:
+            self.add_followups(network, done, now=now)
+        return done
+
+    def _claim_named(
+        self, hints: list[q.PendingHint], owner: str, pipeline: str, now: dt.datetime
+    ) -> list[LineageRecord]:
+        cleanup: list[Any] = []
+        claimed: list[tuple[str, str]] = []
+        errors: list[Exception] = []
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            futures = [(h, pool.submit(self._claim_one, h, owner, pipeline, now, cleanup)) for h in hints]
+            for hint, future in futures:
+                try:
+                    if future.result():
+                        claimed.append((hint.network, hint.account))
+                except Exception as exc:  # noqa: BLE001 - ClaimUnknown etc.: settled by recover_stuck
+                    errors.append(exc)
+        self._settle(cleanup, claimed)
+        if errors and not claimed:
+            raise errors[0]
+        if errors:
+            log.warning("named claim: %d of %d claims unresolved (left to recover_stuck)", len(errors), len(hints))
+        records = list(self.get_many(hints[0].network, [a for _n, a in claimed]).values()) if claimed else []
+        records.sort(key=lambda r: (r.priority, r.created_at))
+        return records
+
+    def add_followups(self, network: str, accounts: Sequence[str], *, now: dt.datetime | None = None) -> int:
+        when = q.ms(now or utcnow())
+        unique = list(dict.fromkeys(accounts))
+        added = 0
+        for i in range(0, len(unique), 256):  # a bounded number of LWTs in flight
+            futures = [
+                self.session.execute_async(self.stmts["followup_add"], (network, followup_bucket(a), a, when, EPOCH))
+                for a in unique[i : i + 256]
+            ]
+            added += sum(1 for f in futures if f.result().was_applied)
+        if added:
+            self.execute("followup_count_add", (added, network))
+        return added
+
+    def claim_followups(
+        self,
+        limit: int,
+        *,
+        owner: str,
+        network: str | None = None,
+        stale_after: dt.timedelta,
+        now: dt.datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        if limit <= 0:
+            return []
+        now = q.ms(now or utcnow())
+        stale = now - stale_after
+        claimed: list[tuple[str, str]] = []
+        for net in [network] if network else self.networks():
+            first = random.randrange(FOLLOWUP_BUCKETS)
+            for b in [(first + i) % FOLLOWUP_BUCKETS for i in range(FOLLOWUP_BUCKETS)]:
+                start = "G" + random.choice(_ALPHABET[:4])  # G + A..D: where account ids begin
+                for lower in (start, ""):  # from a random point to the end, then from the start
+                    rows = self.execute("followup_scan", (net, b, lower, (limit - len(claimed)) * 2))
+                    for row in rows:
+                        if len(claimed) >= limit:
+                            break
+                        if q.aware(row.claimed_at) is not None and q.aware(row.claimed_at) >= stale:
+                            continue  # held by a live claim
+                        applied = self.execute(
+                            "followup_claim", (owner, now, net, b, row.stellar_account, stale)
+                        ).was_applied
+                        if applied:
+                            claimed.append((net, row.stellar_account))
+                    if len(claimed) >= limit:
+                        return claimed
+        return claimed
+
+    def finish_followup(
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        result: LineageResult | None,
+        now: dt.datetime | None = None,
+    ) -> bool:
+        when = q.ms(now or utcnow())
+        if not self._drop_followup(network, account, owner):
+            return False
+        if result is None:
+            note = "attributes: the account no longer exists on Horizon (merged after the graph)"
+            self.execute("record_note", (note, when, network, account))
+        else:
+            self.execute(
+                "record_data",
+                (
+                    result.creator,
+                    result.created_at,
+                    result.home_domain,
+                    q.to_decimal(result.xlm_balance),
+                    json.dumps(result.attributes, sort_keys=True),
+                    json.dumps(result.assets),
+                    json.dumps(result.children),
+                    ",".join(result.tags),
+                    when,
+                    network,
+                    account,
+                ),
+            )
+        return True
+
+    def release_followup(
+        self, network: str, account: str, *, owner: str, max_attempts: int, now: dt.datetime | None = None
+    ) -> bool:
+        b = followup_bucket(account)
+        row = self.execute("followup_get", (network, b, account)).one()
+        if row is None or row.claim_owner != owner:
+            return False
+        attempts = (row.attempts or 0) + 1
+        if attempts >= max_attempts:
+            return self._drop_followup(network, account, owner)
+        return bool(self.execute("followup_release", (EPOCH, attempts, network, b, account, owner)).was_applied)
+
+    def followup_depth(self, network: str | None = None) -> int:
+        total = 0
+        for net in [network] if network else self.networks():
+            row = self.execute("followup_count", (net,)).one()
+            total += int(row.n) if row is not None and row.n is not None else 0
+        return total
+
+    def _drop_followup(self, network: str, account: str, owner: str) -> bool:
+        applied = self.execute("followup_delete", (network, followup_bucket(account), account, owner)).was_applied
+        if applied:
+            self.execute("followup_count_add", (-1, network))
+        return bool(applied)
