@@ -13,6 +13,8 @@ the BigQuery DAG's fallback.
 4. **process_batch** — fetches each account, writes the result, and climbs each chain to the root
    within a deadline inside the interval; unfinished work is released to PENDING (skipped when
    nothing was claimed). The BigQuery DAG's `api_fallback` is the same operator.
+5. **attribute_followups** — lowest priority, only while nothing is PENDING: current Horizon
+   attributes of records that `graph_mode` completed from the creator graph alone (one request each).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from airflow.sdk import dag, task
 from include.stellar_lineage.dag_defaults import DEFAULT_ARGS
 from include.stellar_lineage.operators.api_finish import FinishClaimedOperator
 from include.stellar_lineage.operators.claim import ClaimLineageBatchOperator
+from include.stellar_lineage.operators.followups import AttributeFollowupsOperator
 from include.stellar_lineage.operators.recover import RecoverStuckRecordsOperator
 
 
@@ -67,7 +70,16 @@ def stellar_lineage_api_pipeline():
         execution_timeout=dt.timedelta(seconds=105),
     )
 
-    check_schedule() >> recover >> claim >> process
+    followups = AttributeFollowupsOperator(
+        task_id="attribute_followups",
+        deadline_seconds=15,
+        # also after a skipped process_batch (nothing claimed); not when the run itself was skipped
+        trigger_rule="none_failed_min_one_success",
+        execution_timeout=dt.timedelta(seconds=25),
+    )
+
+    check_schedule() >> recover >> claim >> process >> followups
+    claim >> followups
 
 
 stellar_lineage_api_pipeline()

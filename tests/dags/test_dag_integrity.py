@@ -61,6 +61,7 @@ def test_api_pipeline_schedule(dagbag):
         "recover_stuck",
         "claim_batch",
         "process_batch",
+        "attribute_followups",
     ]
 
 
