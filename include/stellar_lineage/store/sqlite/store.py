@@ -136,29 +136,35 @@ class SqliteLineageStore(SqliteGraph, SqliteFollowups, SqliteReads, LineageStore
         priority: Priority = Priority.REQUESTED,
         creator_of: str | None = None,
     ) -> EnqueueResult:
-        added, reset, unchanged = [], [], []
+        # Bulk: read which accounts exist (500 per query), then one executemany for the new rows and
+        # one for the resets, all in one write transaction (1,000,000 requests in graph mode).
+        unique = list(dict.fromkeys(accounts))
         now = ts(utcnow())
         with self._write() as conn:
-            for account in dict.fromkeys(accounts):
-                cur = conn.execute(
-                    _INSERT_PENDING,
-                    (network, account, int(priority), now, now),
+            status: dict[str, str] = {}
+            for i in range(0, len(unique), 500):
+                chunk = unique[i : i + 500]
+                status.update(
+                    conn.execute(
+                        "SELECT stellar_account, status FROM lineage WHERE network_name = ?"
+                        f" AND stellar_account IN ({','.join('?' * len(chunk))})",
+                        (network, *chunk),
+                    ).fetchall()
                 )
-                if cur.rowcount:
-                    added.append(account)
-                    continue
-                if priority <= Priority.REQUESTED:
-                    cur = conn.execute(
-                        "UPDATE lineage SET status = 'PENDING', retry_count = 0, last_error = NULL,"
-                        " pipeline_source = NULL, claim_owner = NULL, priority = min(priority, ?),"
-                        " updated_at = ? WHERE network_name = ? AND stellar_account = ?"
-                        " AND status IN ('FAILED', 'INVALID')",
-                        (int(priority), now, network, account),
-                    )
-                    if cur.rowcount:
-                        reset.append(account)
-                        continue
-                unchanged.append(account)
+            added = [a for a in unique if a not in status]
+            conn.executemany(_INSERT_PENDING, [(network, a, int(priority), now, now) for a in added])
+            reset = []
+            if priority <= Priority.REQUESTED:
+                reset = [a for a in unique if status.get(a) in (Status.FAILED.value, Status.INVALID.value)]
+                conn.executemany(
+                    "UPDATE lineage SET status = 'PENDING', retry_count = 0, last_error = NULL,"
+                    " pipeline_source = NULL, claim_owner = NULL, priority = min(priority, ?),"
+                    " updated_at = ? WHERE network_name = ? AND stellar_account = ?"
+                    " AND status IN ('FAILED', 'INVALID')",
+                    [(int(priority), now, network, a) for a in reset],
+                )
+            was_reset = set(reset)
+            unchanged = [a for a in unique if a in status and a not in was_reset]
         return EnqueueResult(added, reset, unchanged)
 
     def claim_batch(
@@ -226,10 +232,36 @@ class SqliteLineageStore(SqliteGraph, SqliteFollowups, SqliteReads, LineageStore
         followup: bool = False,
         now: dt.datetime | None = None,
     ) -> list[str]:
-        """One write transaction for the whole batch (graph mode completes thousands per call)."""
+        """One write transaction for the whole batch (graph mode completes thousands per call): the
+        rows still held are read once, then one ``executemany`` completes them and one enqueues their
+        distinct creators. Inside ``BEGIN IMMEDIATE`` nobody can change a row in between."""
         when = ts(now or utcnow())
+        accounts = list(results)
         with self._write() as conn:
-            done = [a for a, r in results.items() if _complete_in(conn, network, a, owner, r, source, when)]
+            held: dict[str, int] = {}
+            for i in range(0, len(accounts), 500):
+                chunk = accounts[i : i + 500]
+                held.update(
+                    conn.execute(
+                        "SELECT stellar_account, priority FROM lineage WHERE network_name = ? AND status = 'PROCESSING'"
+                        f" AND claim_owner = ? AND stellar_account IN ({','.join('?' * len(chunk))})",
+                        (network, owner, *chunk),
+                    ).fetchall()
+                )
+            done = [a for a in accounts if a in held]
+            conn.executemany(
+                "UPDATE lineage SET status = 'COMPLETE', " + DATA_ASSIGNMENTS + ", pipeline_source = ?,"
+                " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, updated_at = ?"
+                " WHERE network_name = ? AND stellar_account = ?",
+                [(*data_params(results[a]), source, when, network, a) for a in done],
+            )
+            creators: dict[str, int] = {}
+            for a in done:
+                creator = results[a].creator
+                if creator and creator != a:
+                    prio = int(creator_priority(held[a]))
+                    creators[creator] = min(prio, creators.get(creator, prio))
+            conn.executemany(_INSERT_PENDING, [(network, c, p, when, when) for c, p in creators.items()])
             if followup and done:
                 add_followups_in(conn, network, done, when)
         return done
