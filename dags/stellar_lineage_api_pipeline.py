@@ -11,7 +11,9 @@ the BigQuery DAG's fallback.
 3. **claim_batch** — atomically claims `api_pipeline_batch_size` records (`auto`: what the Horizon
    budget of one interval can finish, capped by the queue depth).
 4. **process_batch** — fetches each account, writes the result, and climbs each chain to the root
-   within a deadline inside the interval; unfinished work is released to PENDING (skipped when
+   until `RUN_SPAN_SECONDS` (225 s) after the run's slot, i.e. into the next slot: two runs overlap,
+   paced by the shared rate limiter, so the budget is used without a gap between runs (claims are
+   atomic: no record is shared); unfinished work is released to PENDING (skipped when
    nothing was claimed). The BigQuery DAG's `api_fallback` is the same operator.
 5. **attribute_followups** — lowest priority, only while nothing is PENDING: current Horizon
    attributes of records that `graph_mode` completed from the creator graph alone (one request each).
@@ -29,6 +31,7 @@ from include.stellar_lineage.operators.api_finish import FinishClaimedOperator
 from include.stellar_lineage.operators.claim import ClaimLineageBatchOperator
 from include.stellar_lineage.operators.followups import AttributeFollowupsOperator
 from include.stellar_lineage.operators.recover import RecoverStuckRecordsOperator
+from include.stellar_lineage.runtime import RUN_SPAN_SECONDS
 
 
 @dag(
@@ -36,9 +39,12 @@ from include.stellar_lineage.operators.recover import RecoverStuckRecordsOperato
     schedule="*/2 * * * *",
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,
+    # 2: a run works into the next slot (RUN_SPAN_SECONDS) while the next one claims, both paced by the
+    # shared rate limiter, so the budget is used in full; claims are atomic, so no record is shared.
+    max_active_runs=2,
     max_consecutive_failed_dag_runs=15,
-    dagrun_timeout=dt.timedelta(seconds=115),
+    # process_batch stops RUN_SPAN_SECONDS after the slot; attribute_followups (<= 25 s) may follow.
+    dagrun_timeout=dt.timedelta(seconds=RUN_SPAN_SECONDS + 55),
     default_args={**DEFAULT_ARGS, "retry_delay": dt.timedelta(seconds=5), "retry_exponential_backoff": False},
     doc_md=__doc__,
     tags=["stellar-lineage", "pipeline/api", "source/horizon"],
@@ -66,8 +72,9 @@ def stellar_lineage_api_pipeline():
         task_id="process_batch",
         claim=claim.output,
         source="API",
-        deadline_seconds=80,
-        execution_timeout=dt.timedelta(seconds=105),
+        deadline_seconds=RUN_SPAN_SECONDS,
+        run_span_seconds=RUN_SPAN_SECONDS,
+        execution_timeout=dt.timedelta(seconds=RUN_SPAN_SECONDS + 5),
     )
 
     followups = AttributeFollowupsOperator(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,10 @@ from include.stellar_lineage.config import ConfigError, Settings, load_settings
 from include.stellar_lineage.store import LineageStore, open_store
 
 SCHEDULE_SECONDS = 120  # the API DAG's cron slot
+# An API run works until this many seconds after its slot began, i.e. into the next slot: with two
+# active runs the next run's claim overlaps this run's last accounts and the shared rate limiter paces
+# both, so the budget is used without the gap between one run's end and the next run's first request.
+RUN_SPAN_SECONDS = 2 * SCHEDULE_SECONDS - 15
 
 
 def task_settings() -> Settings:
@@ -54,3 +59,10 @@ def run_is_due(run_after_epoch: float, interval_seconds: int, *, manual: bool) -
         return True
     every = math.ceil(interval_seconds / SCHEDULE_SECONDS)
     return int(run_after_epoch // SCHEDULE_SECONDS) % every == 0
+
+
+def seconds_left_in_run(run_after_epoch: float, span_seconds: float, now_epoch: float | None = None) -> float:
+    """Seconds until ``run_after + span_seconds`` (>= 0): a deadline measured from the run's slot rather
+    than from when a (possibly late) task started, so a late task cannot push a run into the one after next."""
+    now = time.time() if now_epoch is None else now_epoch
+    return max(0.0, run_after_epoch + span_seconds - now)

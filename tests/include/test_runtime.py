@@ -29,3 +29,12 @@ def test_claim_owner_is_per_run_and_pipeline():
     a = claim_owner({"ti": _TI(), "run_id": "scheduled__1"}, "API")
     assert a == "API:stellar_lineage_api_pipeline:scheduled__1"
     assert a != claim_owner({"ti": _TI(), "run_id": "scheduled__2"}, "API")
+
+
+def test_seconds_left_in_run_counts_from_the_slot():
+    from include.stellar_lineage.runtime import RUN_SPAN_SECONDS, seconds_left_in_run
+
+    assert RUN_SPAN_SECONDS == 225  # into the next 2-minute slot, never into the one after
+    assert seconds_left_in_run(1000.0, 225, now_epoch=1000.0) == 225
+    assert seconds_left_in_run(1000.0, 225, now_epoch=1145.0) == 80  # a task that started late
+    assert seconds_left_in_run(1000.0, 225, now_epoch=1300.0) == 0

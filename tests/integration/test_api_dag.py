@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pendulum
 import pytest
 
+from include.stellar_lineage.runtime import RUN_SPAN_SECONDS
 from tests.support.chains import chain_dataset
 from tests.support.dag_env import run_dag as run_dag_test
 from tests.support.dag_env import stellar_dag_env
@@ -20,8 +22,8 @@ def env(monkeypatch, tmp_path, airflow_db):
         yield store, chain, horizon
 
 
-def run_dag():
-    ok, states, _dr = run_dag_test(DAG_ID)
+def run_dag(run_after=None):
+    ok, states, _dr = run_dag_test(DAG_ID, run_after=run_after)
     return ok, states
 
 
@@ -60,12 +62,14 @@ def test_bad_variable_fails_before_touching_records(env, monkeypatch):
 
 def test_tiny_rate_budget_leaves_the_rest_pending_for_the_next_run(env, monkeypatch):
     """At 2 Horizon requests/min one run finishes only the leaf (its 2nd request waits 30 s, then the
-    80 s deadline leaves no room for another account); its creator stays PENDING, nothing is left
-    PROCESSING, and the next run (budget restored) finishes the chain."""
+    80 s left of the run leaves no room for another account); its creator stays PENDING, nothing is
+    left PROCESSING, and the next run (budget restored) finishes the chain. The deadline counts from
+    the run's slot: a run whose slot began RUN_SPAN_SECONDS - 80 s ago has 80 s left."""
     store, chain, horizon = env
     store.enqueue("public", [chain[0]])
     monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE", "2")
-    ok, states = run_dag()
+    slot = pendulum.now("UTC").subtract(seconds=RUN_SPAN_SECONDS - 80)
+    ok, states = run_dag(run_after=slot)
     assert ok, states
     records = store.get_many("public", chain)
     done = [a for a in chain if a in records and records[a].status == "COMPLETE"]

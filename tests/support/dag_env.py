@@ -36,11 +36,11 @@ def stellar_dag_env(
             store.close()
 
 
-def run_dag(dag_id: str, **run_conf: Any) -> tuple[bool, dict[str, str], Any]:
-    """dag.test() the DAG; returns (succeeded, {task_id: state}, dag run)."""
+def run_dag(dag_id: str, run_after: Any = None, **run_conf: Any) -> tuple[bool, dict[str, str], Any]:
+    """dag.test() the DAG (``run_after``: the run's slot, default now); returns (succeeded, states, dag run)."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
-    dr = DagBag().dags[dag_id].test(run_conf=run_conf or None)
+    dr = DagBag().dags[dag_id].test(run_after=run_after, run_conf=run_conf or None)
     states = {ti.task_id: ti.state for ti in dr.get_task_instances()}
     return dr.state == DagRunState.SUCCESS, states, dr

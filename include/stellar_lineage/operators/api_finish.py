@@ -10,7 +10,7 @@ from airflow.sdk import BaseOperator, Context
 
 from include.stellar_lineage.payloads import Claim
 from include.stellar_lineage.records import PipelineSource
-from include.stellar_lineage.runtime import task_store
+from include.stellar_lineage.runtime import seconds_left_in_run, task_store
 
 
 class FinishClaimedOperator(BaseOperator):
@@ -27,13 +27,18 @@ class FinishClaimedOperator(BaseOperator):
         claim task was skipped or failed).
     :param source: ``pipeline_source`` written on completed records.
     :param deadline_seconds: stop starting new accounts after this many seconds (templated).
+    :param run_span_seconds: also stop this many seconds after the run's ``run_after`` (its slot), so
+        overlapping scheduled runs hand over the rate budget without a gap (see ``RUN_SPAN_SECONDS``).
     """
 
     template_fields: Sequence[str] = ("claim", "deadline_seconds")
     ui_color = "#d9f2e6"
 
-    def __init__(self, *, claim: Any, source: str, deadline_seconds: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *, claim: Any, source: str, deadline_seconds: Any, run_span_seconds: float | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.run_span_seconds = run_span_seconds
         self.claim = claim
         self.source = PipelineSource(source).value  # a typo fails at parse time, not in a run
         self.deadline_seconds = deadline_seconds
@@ -46,7 +51,11 @@ class FinishClaimedOperator(BaseOperator):
         claim: Claim | None = self.claim
         if not claim or not claim.get("records"):
             raise AirflowSkipException("Nothing was claimed in this run")
-        deadline = time.monotonic() + float(self.deadline_seconds)
+        seconds = float(self.deadline_seconds)
+        if self.run_span_seconds is not None:
+            run_after = context["dag_run"].run_after.timestamp()
+            seconds = min(seconds, seconds_left_in_run(run_after, float(self.run_span_seconds)))
+        deadline = time.monotonic() + seconds
         with task_store() as (settings, store):
             held = store.held_by(claim["records"], claim["owner"])
             if not held:

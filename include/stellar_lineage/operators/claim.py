@@ -57,5 +57,6 @@ class ClaimLineageBatchOperator(BaseOperator):
             return settings.bigquery_batch_size
         if settings.api_pipeline_batch_size is not None:
             return settings.api_pipeline_batch_size
-        window = min(settings.api_pipeline_interval_seconds, SCHEDULE_SECONDS) * 0.75
+        # One interval's Horizon budget: overlapping runs share the limiter, so each finishes about that.
+        window = min(settings.api_pipeline_interval_seconds, SCHEDULE_SECONDS)
         return auto_batch_size(settings, store.queue_depth(self.network or None), window)
