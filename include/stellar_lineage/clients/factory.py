@@ -18,9 +18,10 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from include.stellar_lineage.clients.horizon import HorizonClient
-from include.stellar_lineage.clients.http import HttpClient
+from include.stellar_lineage.clients.http import HttpClient, redact_url
 from include.stellar_lineage.clients.lineage_fetch import StellarApiClient
 from include.stellar_lineage.clients.stellar_expert import StellarExpertClient
 from include.stellar_lineage.records import NETWORKS
@@ -42,7 +43,8 @@ class Endpoint:
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)  # may hold a key
 
     def __repr__(self) -> str:
-        return f"Endpoint({self.base_url!r}, headers={sorted(self.headers)})"  # names only, never values
+        # names only, never values; the URL without user:password@
+        return f"Endpoint({redact_url(self.base_url)!r}, headers={sorted(self.headers)})"
 
 
 def endpoint_from_connection(conn: Any) -> Endpoint:
@@ -53,6 +55,8 @@ def endpoint_from_connection(conn: Any) -> Endpoint:
     if "://" not in host:
         scheme = conn.schema if conn.schema in ("http", "https") else "https"
         host = f"{scheme}://{host}{f':{conn.port}' if conn.port else ''}"
+    if password := urlsplit(host).password:  # https://user:key@host: requests sends it as Basic auth
+        _mask(password)
     extra = conn.extra_dejson or {}
     headers = {str(k): str(v) for k, v in (extra.get("headers") or {}).items()}
     if conn.password:

@@ -4,7 +4,13 @@ Every *attempt* (each retry, each page) first takes a slot from the host-wide ra
 reports the response headers back to it. Retried: 429, 5xx, timeouts, connection errors and
 unparseable JSON bodies, with exponential backoff + full jitter, never shorter than ``Retry-After``.
 Never retried: other 4xx (they will not change by asking again). Request headers may carry API keys,
-so they are never logged or put into error messages.
+so they are never logged or put into error messages, and base URLs are shown without credentials
+(``redact_url``).
+
+Redirects are followed here, not by requests (which only drops ``Authorization`` on a host change and
+would forward a key in any other header): within the base URL's origin (scheme, host, port) with the
+configured headers; to any other origin with only ``Accept``/``User-Agent``, no URL credentials, and
+never again with the key for the rest of that request. At most ``MAX_REDIRECTS`` hops.
 """
 
 from __future__ import annotations
@@ -16,12 +22,35 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import requests
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "stellar-lineage/1.0 (+airflow)"
+MAX_REDIRECTS = 5
+_SAFE_HEADERS = ("accept", "user-agent")  # the only headers sent to another origin after a redirect
+
+
+def redact_url(url: str) -> str:
+    """``url`` for logs and errors: user:password@ and query values replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    if "@" in parts.netloc:
+        netloc = "***@" + netloc
+    query = "&".join(f"{k}=***" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 class StellarApiError(Exception):
@@ -88,15 +117,41 @@ class HttpClient:
         self._count_lock = threading.Lock()
         self.attempts_sent = 0  # every HTTP attempt, including retries and pages
 
+    @property
+    def display_url(self) -> str:
+        """The base URL without credentials: the only form that goes into logs and errors."""
+        return redact_url(self.base_url)
+
     def __repr__(self) -> str:  # headers deliberately left out: they may hold keys
-        return f"HttpClient({self.api!r}, {self.base_url!r})"
+        return f"HttpClient({self.api!r}, {self.display_url!r})"
 
     def _session(self) -> requests.Session:
+        # No headers on the session: they are passed per request, so a redirect hop can leave them out.
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
-            session.headers.update(self._headers)
         return session
+
+    def _send(self, url: str, params: Mapping[str, Any] | None) -> requests.Response:
+        """One GET with the redirect policy of the module doc (every extra hop takes a limiter slot)."""
+        origin, headers = _origin(url), dict(self._headers)
+        for hop in range(MAX_REDIRECTS + 1):
+            resp = self._session().get(url, params=params, headers=headers, timeout=self.timeout, allow_redirects=False)
+            if not resp.is_redirect:
+                return resp
+            resp.close()
+            if hop == MAX_REDIRECTS:
+                raise ApiRequestError(self.api, urlsplit(url).path, resp.status_code, title="too many redirects")
+            url, params = urljoin(resp.url, resp.headers["location"]), None  # Location carries its own query
+            if _origin(url) != origin:
+                url = _without_userinfo(url)
+                log.warning("%s: redirected to another host (%s); no credentials sent", self.api, redact_url(url))
+                # stays stripped for later hops, even back to the origin: a key never follows a foreign hop
+                headers = {k: v for k, v in self._headers.items() if k.lower() in _SAFE_HEADERS}
+            self.limiter.acquire(self.api)
+            with self._count_lock:
+                self.attempts_sent += 1
+        raise AssertionError("unreachable")
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff for the wait after failed attempt number ``attempt`` (1-based)."""
@@ -113,7 +168,7 @@ class HttpClient:
                 self.attempts_sent += 1
             retry_after: float | None = None
             try:
-                resp = self._session().get(url, params=params, timeout=self.timeout)
+                resp = self._send(url, params)
             except requests.Timeout:
                 last = f"timeout after {self.timeout:g}s"
             except requests.ConnectionError as exc:

@@ -100,7 +100,7 @@ class StellarApiClient:
                     return scan
                 if exc.status == 404 and stream == "payments" and cursor is None:
                     # A Horizon-compatible provider without /payments: /operations holds the same records.
-                    log.warning("%s has no /payments endpoint; using /operations", self.horizon.http.base_url)
+                    log.warning("%s has no /payments endpoint; using /operations", self.horizon.http.display_url)
                     stream = "operations"
                     records = self.horizon.page(account, stream, order="desc", limit=self.page_limit)
                 else:
