@@ -15,6 +15,11 @@ Request plan per account (why it is cheap):
 
 ``created_at`` is always the creation time (op ``created_at`` or SE ``created``), never
 ``last_modified_time``.
+
+Account ids in responses are untrusted: each creator and child passes ``validation.account_or_none``
+before it is stored, queued or linked. An invalid child is dropped (counted in the children's
+``invalid_dropped``, list marked incomplete); an invalid Horizon funder is dropped and Stellar Expert
+asked instead; an invalid creator from both is a ``MalformedResponse`` (the record's ``last_error``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from include.stellar_lineage.clients.horizon import MAX_PAGE, HorizonClient
 from include.stellar_lineage.clients.http import ApiRequestError, MalformedResponse, TransientApiError
 from include.stellar_lineage.clients.stellar_expert import StellarExpertClient
 from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult, account_attributes, native_balance
+from include.stellar_lineage.validation import account_or_none
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,7 @@ class _Scan:
     """What the newest-first payments scan found."""
 
     def __init__(self) -> None:
+        self.invalid_children = 0  # child ids that are not valid G… accounts (dropped)
         self.creation: dict[str, Any] | None = None
         self.children: dict[str, dict[str, Any]] = {}  # child account -> its earliest creation by us
         self.oldest: dict[str, Any] | None = None
@@ -112,6 +119,9 @@ class StellarApiClient:
                 if target == account and scan.creation is None:
                     scan.creation = rec  # newest-first: the latest incarnation's creation
                 elif funder == account and target and target != account:
+                    if account_or_none(target, f"horizon create_account {rec.get('id')} (child)") is None:
+                        scan.invalid_children += 1
+                        continue
                     scan.children[target] = rec  # overwritten by older records: keeps the earliest
             if records:
                 scan.oldest = records[-1]
@@ -124,10 +134,13 @@ class StellarApiClient:
     # ------------------------------------------------------------------ creator
     def _creator(self, account: str, scan: _Scan) -> tuple[str | None, dt.datetime | None, str]:
         if scan.creation is not None:
+            op = scan.creation.get("id")
             funder = scan.creation.get("funder") or scan.creation.get("source_account")
-            if not isinstance(funder, str):
-                raise MalformedResponse(f"horizon create_account {scan.creation.get('id')}: no funder")
-            return funder, parse_time(scan.creation.get("created_at"), "horizon create_account"), "horizon"
+            if funder is None:
+                raise MalformedResponse(f"horizon create_account {op}: no funder")
+            if account_or_none(funder, f"horizon create_account {op} (funder)") is not None:
+                return funder, parse_time(scan.creation.get("created_at"), "horizon create_account"), "horizon"
+            # dropped (logged by account_or_none): Stellar Expert below has the creator too
         if account == NETWORK_ROOTS.get(self.network):
             return None, None, "genesis"  # created at genesis: no create_account exists anywhere
         if scan.exhausted and self.horizon.history_elder_ledger() <= FULL_HISTORY_ELDER:
@@ -140,6 +153,8 @@ class StellarApiClient:
                 f"creator of {account} unknown: no create_account within Horizon's "
                 f"history and Stellar Expert has no creator"
             )
+        if account_or_none(found[0], "stellar_expert creator") is None:
+            raise MalformedResponse(f"creator of {account}: Stellar Expert's creator is not a valid G… account id")
         return found[0], found[1], "stellar_expert"
 
     # ------------------------------------------------------------------ children
@@ -155,8 +170,9 @@ class StellarApiClient:
                 }
                 for r in ordered
             ],
-            "complete": self._complete(account, scan),
+            "complete": self._complete(account, scan) and not scan.invalid_children,
             "source": "horizon",
+            **({"invalid_dropped": scan.invalid_children} if scan.invalid_children else {}),
         }
 
     def _complete(self, account: str, scan: _Scan) -> bool:

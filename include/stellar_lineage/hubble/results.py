@@ -5,7 +5,9 @@ fresh (balance, home domain, flags, signers, trustlines) comes from Horizon ``/a
 Stellar Expert directory (tags), through the API clients and therefore through the host-wide rate
 limiter shared with the API DAG. Children use the same shape as the API path
 (``{"account", "created_at" ISO-8601 Z, "starting_balance" 7-decimal string}``), so results from the
-two paths compare equal.
+two paths compare equal. Account ids from Hubble are validated (``validation.account_or_none``) like
+the API's: an invalid creator row is dropped (the account is then "not found" here and goes to the API
+path), an invalid child is dropped and counted in ``invalid_dropped``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult, account_attributes, native_balance
+from include.stellar_lineage.validation import account_or_none
 
 
 @dataclasses.dataclass
@@ -29,6 +32,7 @@ class HubbleLineage:
     children: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     child_total: int = 0
     found: bool = False  # a creation row was returned (or the account is the network root)
+    invalid_dropped: int = 0  # child ids that were not valid G… accounts
 
 
 def _utc(value: Any) -> dt.datetime | None:
@@ -65,8 +69,12 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, netwo
         item = out.get(row["subject"])
         if item is None:
             continue  # not ours (cannot happen with IN UNNEST(@accounts); ignored defensively)
+        related = account_or_none(row["related"], f"hubble {row['kind']} of a requested account")
+        if related is None:
+            item.invalid_dropped += row["kind"] == "child"
+            continue
         if row["kind"] == "creator":
-            item.creator, item.found = row["related"], True
+            item.creator, item.found = related, True
             item.created_at = _utc(row["created_at"])
             item.creation_ledger = None if row.get("ledger") is None else int(row["ledger"])
             item.starting_balance = amount(row.get("starting_balance"))
@@ -74,7 +82,7 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, netwo
             item.child_total = int(row.get("child_total") or 0)
             item.children.append(
                 {
-                    "account": row["related"],
+                    "account": related,
                     "created_at": iso_z(_utc(row["created_at"])),
                     "starting_balance": amount(row.get("starting_balance")),
                 }
@@ -103,8 +111,9 @@ def lineage_result(item: HubbleLineage, state: dict[str, Any], tags: list[str]) 
         children={
             "count": item.child_total,
             "children": item.children,
-            "complete": len(item.children) >= item.child_total,
+            "complete": len(item.children) >= item.child_total and not item.invalid_dropped,
             "source": "hubble",
+            **({"invalid_dropped": item.invalid_dropped} if item.invalid_dropped else {}),
         },
         tags=tags,
         creator_source="hubble" if item.creator else "genesis",
