@@ -13,6 +13,7 @@ from include.stellar_lineage.hubble import cost
 from include.stellar_lineage.hubble.query import lineage_sql
 from include.stellar_lineage.hubble.results import amount, parse_rows
 from include.stellar_lineage.records import NETWORK_ROOTS
+from tests.support.stellar_dataset import address
 
 GB, TIB = 10**9, 2**40
 
@@ -89,12 +90,13 @@ def test_amount_keeps_seven_decimals_exactly():
 
 def test_parse_rows_creators_children_root_and_missing():
     t = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    A, B, F, C1, C2 = (address(f"parse-rows-{n}") for n in ("a", "b", "f", "c1", "c2"))  # valid ids only
     root = NETWORK_ROOTS["public"]
     rows = [
         {
             "kind": "creator",
-            "subject": "A",
-            "related": "F",
+            "subject": A,
+            "related": F,
             "created_at": t,
             "starting_balance": 5.0,
             "child_total": None,
@@ -102,8 +104,8 @@ def test_parse_rows_creators_children_root_and_missing():
         },
         {
             "kind": "child",
-            "subject": "A",
-            "related": "C2",
+            "subject": A,
+            "related": C2,
             "created_at": t + dt.timedelta(days=2),
             "starting_balance": 1.0,
             "child_total": 3,
@@ -111,21 +113,21 @@ def test_parse_rows_creators_children_root_and_missing():
         },
         {
             "kind": "child",
-            "subject": "A",
-            "related": "C1",
+            "subject": A,
+            "related": C1,
             "created_at": t + dt.timedelta(days=1),
             "starting_balance": 1.0,
             "child_total": 3,
             "ledger": 8,
         },
     ]
-    out = parse_rows(rows, ["A", "B", root], network="public")
-    a = out["A"]
-    assert a.found and a.creator == "F" and a.created_at == t and a.creation_ledger == 7
-    assert [c["account"] for c in a.children] == ["C1", "C2"]
-    assert a.children[0] == {"account": "C1", "created_at": "2020-01-02T00:00:00Z", "starting_balance": "1.0000000"}
+    out = parse_rows(rows, [A, B, root], network="public")
+    a = out[A]
+    assert a.found and a.creator == F and a.created_at == t and a.creation_ledger == 7
+    assert [c["account"] for c in a.children] == [C1, C2]
+    assert a.children[0] == {"account": C1, "created_at": "2020-01-02T00:00:00Z", "starting_balance": "1.0000000"}
     assert a.child_total == 3  # capped by @max_children: the count stays exact
-    assert not out["B"].found  # -> API fallback
+    assert not out[B].found  # -> API fallback
     assert out[root].found and out[root].creator is None  # genesis
 
 
