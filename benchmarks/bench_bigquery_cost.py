@@ -1,7 +1,7 @@
 """BigQuery cost per account: one batched Hubble query (ours) vs the seed's one query per account.
 
 Model (documented in include/stellar_lineage/hubble/sql/hubble_lineage.sql and
-/work/shared/reference/hubble_bigquery.md B.2/B.3): BigQuery bills the referenced columns in full
+reference/hubble_bigquery.md B.2/B.3): BigQuery bills the referenced columns in full
 (after partition pruning), NULL = 0 bytes, INT64/TIMESTAMP 8 B, BOOL 1 B, a G-address 58 B; at least
 10 MiB per referenced table; $6.25 per TiB. Row counts are the reference's planning assumptions
 (order of magnitude; replace them with free ``tables.get`` numbers when credentials exist):

@@ -29,6 +29,7 @@ from include.stellar_lineage import graph_resolve
 from include.stellar_lineage.config import Settings
 from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult, Status
 from include.stellar_lineage.store.base import LineageStore
+from include.stellar_lineage.payloads import ClaimedRecord
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class _Run:
         from include.stellar_lineage import ratelimit
 
         with ratelimit.deadline(self.deadline):
+            account: str | None  # the claimed account, then each creator this worker climbs to
             while (item := self.next_item()) is not None:
                 network, account = item
                 while account is not None:
@@ -187,7 +189,7 @@ class _Run:
 
 def process_claimed(
     store: LineageStore,
-    claimed: Sequence[dict[str, str]],
+    claimed: Sequence[ClaimedRecord],
     *,
     settings: Settings,
     source: str,
@@ -233,7 +235,7 @@ def process_claimed(
         with ThreadPoolExecutor(n_workers, thread_name_prefix="lineage") as pool:
             for future in [pool.submit(run.worker) for _ in range(n_workers)]:
                 future.result()
-    summary = {
+    summary: dict[str, Any] = {
         key: run.counts.get(key, 0)
         for key in ("complete", "climbed", "invalid", "retry_later", "failed", "released", "claim_lost")
     }

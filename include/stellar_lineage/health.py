@@ -32,7 +32,7 @@ def check_health(
             for r in store.pending_accounts(network, limit=100, stuck_threshold=stuck_after, now=now)
             if r.status == Status.PENDING.value and r.created_at is not None
         ]
-        oldest = min((r.created_at for r in waiting), default=None)
+        oldest = min((r.created_at for r in waiting if r.created_at is not None), default=None)
         facts[network] = {
             "pending": pending,
             "completed_recently": recent,

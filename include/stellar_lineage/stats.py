@@ -206,7 +206,7 @@ def _node(record: LineageRecord, depth: int) -> dict[str, Any]:
 def parse_children(raw: str | None, *, limit: int) -> dict[str, Any]:
     """``child_accounts_json`` → ``{count, complete, source, children[:limit], truncated}``.
     A malformed value is reported, not raised: one bad row must not break the page."""
-    empty = {"count": 0, "complete": False, "source": None, "children": [], "truncated": False}
+    empty: dict[str, Any] = {"count": 0, "complete": False, "source": None, "children": [], "truncated": False}
     if not raw:
         return empty
     try:

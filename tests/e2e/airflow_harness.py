@@ -1,7 +1,7 @@
 """Drive a real ``airflow standalone`` from a test: isolated AIRFLOW_HOME, free ports, REST API with a
 token, bounded waits with clear messages, clean shutdown with an orphan check, log tails on failure.
 
-Shutdown follows /work/shared/reference/airflow3_notes.md §2: standalone is started in its own session
+Shutdown follows reference/airflow3_notes.md §2: standalone is started in its own session
 (``setsid``) with SIGINT reset to the default action (a non-interactive parent may have it ignored,
 and standalone only stops its children cleanly on SIGINT); stopping sends SIGINT to the standalone
 PID, waits, and SIGKILLs the session only as a last resort. Every process that ever belonged to the

@@ -13,7 +13,7 @@ emulator and does two things; everything else is proxied unchanged:
   ``bytesBilledLimitExceeded`` and message ``Query exceeded limit for bytes billed: CAP. N or higher
   required.`` — the real client raises ``google.api_core.exceptions.BadRequest``.
 
-How the estimate is computed (after /work/shared/reference/hubble_bigquery.md Appendix A):
+How the estimate is computed (after reference/hubble_bigquery.md Appendix A):
 
 1. sqlglot (``read="bigquery"``) splits the SQL into SELECT scopes; each scope's base tables are
    tables with at least ``dataset.table`` (CTE names are skipped, two-part names get the request's

@@ -1,5 +1,5 @@
 """Fake Horizon and Stellar Expert servers speaking the documented wire format
-(/work/shared/reference/stellar_apis.md §1, §3, §6), backed by a ``stellar_dataset.Dataset``.
+(reference/stellar_apis.md §1, §3, §6), backed by a ``stellar_dataset.Dataset``.
 
 Use in tests::
 

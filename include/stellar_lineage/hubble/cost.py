@@ -1,6 +1,6 @@
 """The cost guard's arithmetic and decision: pure functions, no I/O (unit-tested in tests/include).
 
-Cost model (BigQuery on-demand, /work/shared/reference/hubble_bigquery.md B.3):
+Cost model (BigQuery on-demand, reference/hubble_bigquery.md B.3):
 
 * estimated USD = dry-run bytes / 2**40 x ``bigquery_price_per_tib_usd`` (the price is per TiB);
 * BigQuery bills at least 10 MiB per referenced table, so a tiny estimate is still charged that

@@ -22,6 +22,7 @@ from include.stellar_lineage.config import Settings
 from include.stellar_lineage.hubble import cost
 from include.stellar_lineage.hubble.query import REFERENCED_TABLES, HubbleClient, HubbleUnavailable
 from include.stellar_lineage.hubble.results import lineage_result, parse_rows
+from include.stellar_lineage.payloads import Claim
 from include.stellar_lineage.records import PipelineSource, SpendEntry
 from include.stellar_lineage.store.base import LineageStore
 
@@ -138,7 +139,7 @@ def estimate_batch(
 def run_batch(
     store: LineageStore,
     settings: Settings,
-    claim: dict[str, Any],
+    claim: Claim,
     guard: dict[str, Any],
     *,
     hubble: HubbleClient,

@@ -162,7 +162,7 @@ class HubbleClient:
 def _retryable(exc: BaseException) -> bool:
     from google.api_core.retry import if_transient_error
 
-    return if_transient_error(exc) and "bytes billed" not in str(exc).lower()
+    return isinstance(exc, Exception) and if_transient_error(exc) and "bytes billed" not in str(exc).lower()
 
 
 def _reason(exc: Any) -> str:

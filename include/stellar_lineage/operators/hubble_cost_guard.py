@@ -63,7 +63,7 @@ class HubbleCostGuardOperator(BaseBranchOperator):
                 ]
             else:
                 claim: Claim | None = self.claim
-                accounts = [r["account"] for r in (claim or {}).get("records") or []]
+                accounts = [r["account"] for r in claim["records"]] if claim else []
             if not accounts:
                 self.log.info(
                     "No accounts to estimate (nothing %s); following no branch", "PENDING" if dry_only else "claimed"

@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from include.stellar_lineage.payloads import ClaimedRecord
 from include.stellar_lineage.records import (
     NETWORK_ROOTS,
     CreationEdge,
@@ -315,7 +316,7 @@ class LineageStore(abc.ABC):
         self.close()
 
     # --- derived ------------------------------------------------------------------------------
-    def held_by(self, claimed: Sequence[dict[str, str]], owner: str) -> dict[str, list[str]]:
+    def held_by(self, claimed: Sequence[ClaimedRecord], owner: str) -> dict[str, list[str]]:
         """Of the claimed ``[{"network", "account"}]``, those ``owner`` still holds (PROCESSING under
         its claim), by network in input order: a retried task skips what its first try finished."""
         wanted: dict[str, list[str]] = {}

@@ -15,7 +15,7 @@
 --                   starting_balance, ledger; child_total = exact number of distinct children
 -- (Full-line comments are stripped before sending: bqemulator miscounts @names inside comments.)
 --
--- Why this shape (cost, per /work/shared/reference/hubble_bigquery.md "Plan E"; BigQuery bills the
+-- Why this shape (cost, per reference/hubble_bigquery.md "Plan E"; BigQuery bills the
 -- full referenced columns after partition pruning, NULL = 0 bytes, clustering is not in the estimate):
 --   * enriched_history_operations, not history_operations: it carries `successful`, so failed
 --     transactions are excluded in the same scan (history_operations has no success flag).

@@ -23,7 +23,7 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from include.stellar_lineage.records import LineageRecord
 
@@ -94,6 +94,10 @@ def ms(value: dt.datetime) -> dt.datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+@overload
+def aware(value: dt.datetime) -> dt.datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: dt.datetime | None) -> dt.datetime | None:
     # the driver returns naive datetimes that are UTC
     return None if value is None else value.replace(tzinfo=UTC)

@@ -36,11 +36,14 @@ _FAR_FUTURE = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 class StatsMixin:
     # provided by CassandraLineageStore
     session: Any
-    stmts: dict[str, Any]
-    _x: Any
+    execute: Any
     _rows: Any
     _count: Any
     networks: Any
+
+    @property
+    def stmts(self) -> dict[str, Any]:
+        raise NotImplementedError  # the store prepares them
 
     def _processing(self, networks: list[str], before: dt.datetime) -> list[tuple[Any, Any]]:
         """(index entry, row) for every live claim started before ``before``. Entries whose row moved

@@ -84,7 +84,8 @@ class CassandraLineageStore(CassandraGraph, BulkMixin, TransitionsMixin, StatsMi
         """Use an existing driver ``Session`` (tests); production code uses ``from_connection``."""
         self.session, self.keyspace = session, valid_keyspace(keyspace)
         self.consistency = consistency or Consistency()
-        self._cluster, self._stmts = cluster, None
+        self._cluster = cluster
+        self._stmts: dict[str, Any] | None = None
         self.lost_claims = 0  # claim LWTs that found the row taken: a contention gauge for benchmarks
         self._spread = 0  # recent contention, widens the claim window (see claim_batch)
         if check:
@@ -162,7 +163,7 @@ class CassandraLineageStore(CassandraGraph, BulkMixin, TransitionsMixin, StatsMi
             outcomes = [self._enqueue_one(network, a, priority, now) for a in unique]
         added = [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "added"]
         reset = [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "reset"]
-        deltas = Counter(s for o, s in outcomes if o == "reset")  # previous status of reset rows
+        deltas = Counter(s for o, s in outcomes if o == "reset" and s)  # previous status of reset rows
         deltas[P] -= len(added) + len(reset)
         self._apply_counts(network, {k: -v for k, v in deltas.items()})
         return EnqueueResult(added, reset, [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "unchanged"])
@@ -213,6 +214,7 @@ class CassandraLineageStore(CassandraGraph, BulkMixin, TransitionsMixin, StatsMi
             return []
         now = q.ms(now or utcnow())
         if accounts is not None:
+            assert network is not None  # wants_claim refuses named accounts without their network
             rows = [r for r in self._rows(network, accounts).values() if r.status == P]
             candidates: Iterable[q.PendingHint] = sorted(q.hint_for_row(r, network) for r in rows)
             if len(rows) > 1:  # named rows are distinct partitions: claim them concurrently (graph mode bulk)

@@ -29,7 +29,7 @@ P, PR = Status.PENDING.value, Status.PROCESSING.value
 
 class TransitionsMixin:
     # provided by CassandraLineageStore
-    _x: Any
+    execute: Any
     _rows: Any
     _count: Any
     _serial_read: Any

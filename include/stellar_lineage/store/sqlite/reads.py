@@ -1,13 +1,14 @@
 """SQLite store: row/time conversion and the read side (stats, pending, spend), kept apart from the
-write path in ``sqlite.py``. Every read here uses an index or a trigger-maintained aggregate table;
+write path in ``store.py``. Every read here uses an index or a trigger-maintained aggregate table;
 none iterates the lineage table."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from include.stellar_lineage.records import LineageRecord, SpendEntry, Status, utcnow
@@ -39,6 +40,9 @@ def _row_to_record(row: sqlite3.Row) -> LineageRecord:
 
 class SqliteReads:
     """Mixin: needs ``self._conn()`` (and ``self._write()`` for the ledger)."""
+
+    _conn: Callable[[], sqlite3.Connection]
+    _write: Callable[[], contextlib.AbstractContextManager[sqlite3.Connection]]
 
     # --- reads --------------------------------------------------------------------------------
     def get_many(self, network: str, accounts: Sequence[str]) -> dict[str, LineageRecord]:
