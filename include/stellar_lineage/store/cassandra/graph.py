@@ -34,6 +34,13 @@ def _edge(row: Any, creator: str | None = None) -> CreationEdge:
 class CassandraGraph:
     """Mixin: needs ``self.session``, ``self.stmts`` and ``self.execute``."""
 
+    session: Any
+    execute: Any
+
+    @property
+    def stmts(self) -> dict[str, Any]:
+        raise NotImplementedError  # the store prepares them
+
     def load_edges(self, network: str, edges: Iterable[CreationEdge], *, chunk_size: int = EDGE_CHUNK) -> int:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")

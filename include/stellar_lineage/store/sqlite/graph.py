@@ -7,9 +7,10 @@ fraction of a second and the pipelines' claims interleave with it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from include.stellar_lineage.records import CreationEdge, GraphState
 from include.stellar_lineage.store.base import EDGE_CHUNK
@@ -34,6 +35,9 @@ def _edge(row: sqlite3.Row) -> CreationEdge:
 
 class SqliteGraph:
     """Mixin: needs ``self._conn()`` and ``self._write()``."""
+
+    _conn: Callable[[], sqlite3.Connection]
+    _write: Callable[[], contextlib.AbstractContextManager[sqlite3.Connection]]
 
     def load_edges(self, network: str, edges: Iterable[CreationEdge], *, chunk_size: int = EDGE_CHUNK) -> int:
         if chunk_size < 1:

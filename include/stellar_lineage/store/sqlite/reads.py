@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 from include.stellar_lineage.records import LineageRecord, SpendEntry, Status, utcnow
 from include.stellar_lineage.store.base import STATS_SOURCES
@@ -27,6 +27,10 @@ def ts(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
+@overload
+def _parse_ts(value: str) -> dt.datetime: ...
+@overload
+def _parse_ts(value: None) -> None: ...
 def _parse_ts(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
 
