@@ -214,6 +214,7 @@ class GraphAwareFetcher:
             return self.api.fetch_lineage(account)
         from include.stellar_lineage.graph_delta import scan_after, unchanged_since
 
+        assert horizon is not None  # facts are looked up only when the client has a Horizon
         state = horizon.account(account)  # AccountNotFound propagates: merged since → INVALID
         unchanged = unchanged_since(state, facts.as_of_ledger)
         delta = None if unchanged else scan_after(horizon, account, facts.as_of_ledger, max_pages=self.max_pages)

@@ -18,6 +18,10 @@ _FIELDS = [f.name for f in dataclasses.fields(LineageRecord)]
 _TIME_FIELDS = {f.name for f in dataclasses.fields(LineageRecord) if "datetime" in str(f.type)}
 
 
+@overload
+def ts(value: dt.datetime) -> str: ...
+@overload
+def ts(value: None) -> None: ...
 def ts(value: dt.datetime | None) -> str | None:
     """Fixed-format UTC text, so that text order is time order."""
     if value is None:
