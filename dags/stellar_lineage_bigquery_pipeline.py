@@ -1,11 +1,11 @@
 """
 ### Stellar lineage — BigQuery pipeline (on demand)
 
-Full-history lineage from the public Hubble dataset (`crypto-stellar`) for a whole batch in **one**
-query, guarded by a free dry run. Trigger it from the UI form:
+Full-history lineage from the public Hubble dataset (`crypto-stellar`): one query per
+`bigquery_batch_size` accounts, each guarded by a free dry run. Trigger it from the UI form:
 
-* **limit** — accounts claimed for the batch (1–10,000; one query regardless of the size, so larger
-  batches are cheaper per account).
+* **limit** — accounts claimed for the run (1–10,000), split into queries of `bigquery_batch_size`
+  (one query costs about the same whatever its size, so larger queries are cheaper per account).
 * **network** — `public` (Hubble publishes pubnet only; a `testnet` batch goes to the API path).
 * **dry_run_only** — estimate and report only: nothing is claimed, queried or written (the dry run
   itself is free and is recorded in the spend ledger with decision `dry_run_only`).
@@ -15,11 +15,13 @@ Tasks:
 1. **check_settings** — validates the `stellar_lineage_*` Variables; skips the run when
    `bigquery_enabled` is false; routes dry-run-only runs straight to the guard.
 2. **claim_batch** — atomically claims `limit` PENDING records (the same claim path as the API DAG).
-3. **cost_guard** — dry run (bytes → USD at `bigquery_price_per_tib_usd`); refuses over
-   `bigquery_cost_limit_usd`, `bigquery_size_limit_gb` or today's `bigquery_daily_budget_usd`;
-   follows **hubble_query** or **api_fallback**. Every dry run is written to the spend ledger.
-4. **hubble_query** — the job, with `maximum_bytes_billed` set from the estimate so BigQuery itself
-   enforces the cap; writes results (`BIGQUERY`) with fresh attributes from Horizon.
+3. **cost_guard** — one dry run per query (bytes → USD at `bigquery_price_per_tib_usd`); refuses a
+   query over `bigquery_cost_limit_usd`, `bigquery_size_limit_gb` or today's `bigquery_daily_budget_usd`
+   (queries approved earlier in the run count); follows **hubble_query** when any query is approved,
+   else **api_fallback**. Every dry run is written to the spend ledger.
+4. **hubble_query** — one job per approved query, each with `maximum_bytes_billed` set from its
+   estimate so BigQuery itself enforces the cap; writes results (`BIGQUERY`) with fresh attributes
+   from Horizon. Dry runs and jobs carry `bigquery_job_labels` + `airflow-dag`/`airflow-task`.
 5. **api_fallback** — whatever is still claimed (refused, job failed, or not in Hubble) goes through
    the API path as `BIGQUERY_WITH_API_FALLBACK`; nothing is left PROCESSING.
 
@@ -60,7 +62,7 @@ from include.stellar_lineage.operators.hubble_query import HubbleLineageQueryOpe
             type="integer",
             minimum=1,
             maximum=10000,
-            description="Accounts in the batch (one BigQuery query for all of them).",
+            description="Accounts in the run (one BigQuery query per stellar_lineage_bigquery_batch_size).",
         ),
         "network": Param(
             "public", type="string", enum=["public", "testnet"], description="Stellar network of the batch."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -91,6 +92,27 @@ def _json_object(raw: str) -> dict[str, Any]:
     return value
 
 
+# BigQuery label rules: keys start with a lowercase letter; keys and values hold lowercase letters,
+# digits, "_" and "-", at most 63 characters (values may be empty); at most 64 labels per job.
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+AIRFLOW_LABELS = ("airflow-dag", "airflow-task")  # added per job, as the Google provider does
+
+
+def _job_labels(raw: str) -> dict[str, str]:
+    value = _json_object(raw)
+    if len(value) > 64 - len(AIRFLOW_LABELS):
+        raise ValueError(f"expected at most {64 - len(AIRFLOW_LABELS)} labels (BigQuery allows 64 per job)")
+    for key, item in value.items():
+        if key in AIRFLOW_LABELS:
+            raise ValueError(f"label {key!r} is set per job from the DAG and task ids")
+        if not _LABEL_KEY.match(key):
+            raise ValueError(f"label key {key!r}: lowercase letters, digits, '_' or '-', starting with a letter")
+        if not isinstance(item, str) or not _LABEL_VALUE.match(item):
+            raise ValueError(f"label {key!r}: the value must be a string of lowercase letters, digits, '_' or '-'")
+    return value
+
+
 def _text(raw: str) -> str:
     return raw.strip()
 
@@ -115,10 +137,10 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "api_pipeline_interval_seconds",
-        _int_at_least(60),
+        _int_at_least(120),
         "120",
-        "int >= 60",
-        "Minimum seconds between API runs; above 120, early 2-minute runs skip.",
+        "int >= 120",
+        "Seconds between API runs: the DAG's 2-minute schedule is the floor; above 120, early runs skip.",
     ),
     Field("bigquery_enabled", _bool, "true", "bool", "Allow the BigQuery DAG; false skips its runs."),
     Field(
@@ -149,7 +171,13 @@ FIELDS: tuple[Field, ...] = (
         "float >= 0",
         "Refuse a batch when today's (UTC) spend plus its estimate would pass this.",
     ),
-    Field("bigquery_batch_size", _int_at_least(1), "100", "int >= 1", "Accounts per BigQuery query."),
+    Field(
+        "bigquery_batch_size",
+        _int_at_least(1),
+        "100",
+        "int >= 1",
+        "Accounts per BigQuery query: a run's limit is split into chunks of this size, each dry-run and guarded.",
+    ),
     Field(
         "bigquery_max_children",
         _int_at_least(0),
@@ -246,10 +274,10 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "bigquery_job_labels",
-        _json_object,
+        _job_labels,
         '{"app": "stellar-lineage"}',
-        "JSON object",
-        "Labels put on every BigQuery job (cost attribution in billing exports).",
+        "JSON object of BigQuery labels",
+        "Labels on every BigQuery job, dry runs included, plus airflow-dag/airflow-task (billing exports).",
     ),
     Field(
         "graph_mode",
@@ -292,7 +320,7 @@ class Settings:
     cassandra_conn_id: str
     health_max_minutes_without_progress: int
     health_max_stuck: int
-    bigquery_job_labels: dict[str, Any]
+    bigquery_job_labels: dict[str, str]
     graph_mode: bool
 
 

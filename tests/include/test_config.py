@@ -49,7 +49,13 @@ def test_values_are_parsed():
         ("store_backend", "postgres", "one of sqlite, cassandra"),
         ("bigquery_job_labels", "{not json", "a JSON object"),
         ("bigquery_job_labels", "[1, 2]", "a JSON object"),
-        ("api_pipeline_interval_seconds", "30", "whole number >= 60"),
+        ("bigquery_job_labels", '{"Team": "data"}', "label key 'Team'"),
+        ("bigquery_job_labels", '{"team": "Data Eng"}', "label 'team': the value must be"),
+        ("bigquery_job_labels", '{"team": 3}', "label 'team': the value must be"),
+        ("bigquery_job_labels", '{"airflow-dag": "x"}', "set per job from the DAG and task ids"),
+        # the API DAG runs every 2 minutes: a shorter interval could not be honoured, so it is refused
+        ("api_pipeline_interval_seconds", "60", "whole number >= 120"),
+        ("api_pipeline_interval_seconds", "119", "whole number >= 120"),
     ],
 )
 def test_bad_values_name_the_variable(name, value, expected):

@@ -9,11 +9,21 @@ from include.stellar_lineage.runtime import claim_owner, run_is_due
 SLOT = 120
 
 
-@pytest.mark.parametrize(("interval", "due_slots"), [(120, 6), (60, 6), (240, 3), (360, 2), (300, 2)])
+@pytest.mark.parametrize(("interval", "due_slots"), [(120, 6), (240, 3), (360, 2), (300, 2)])
 def test_interval_runs_every_kth_slot(interval, due_slots):
     due = [run_is_due(slot * SLOT + 1, interval, manual=False) for slot in range(6)]
     assert sum(due) == due_slots
     assert due[0] is True  # slot 0 is always a multiple
+
+
+@pytest.mark.parametrize(("variable", "due_slots"), [("120", 12), ("360", 4), ("1200", 2)])
+def test_the_interval_variable_decides_which_slots_run(monkeypatch, variable, due_slots):
+    """Through the one config loader, as check_schedule reads it: 24 minutes of 2-minute slots."""
+    from include.stellar_lineage.config import load_settings
+
+    monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_API_PIPELINE_INTERVAL_SECONDS", variable)
+    interval = load_settings().api_pipeline_interval_seconds
+    assert sum(run_is_due(slot * SLOT + 1, interval, manual=False) for slot in range(12)) == due_slots
 
 
 def test_manual_runs_are_always_due():

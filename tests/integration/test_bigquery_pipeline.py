@@ -16,7 +16,7 @@ import pytest
 
 from include.stellar_lineage.api_pipeline import process_claimed
 from include.stellar_lineage.hubble import cost
-from include.stellar_lineage.hubble.pipeline import estimate_batch, run_batch
+from include.stellar_lineage.hubble.pipeline import estimate_run, run_batch
 from include.stellar_lineage.hubble.query import HubbleClient
 from include.stellar_lineage.records import NETWORK_ROOTS, Status
 from tests.support.bigquery_fixtures import (  # noqa: F401
@@ -127,7 +127,7 @@ def assert_nothing_stuck(store, accounts):
 def run_guarded(store, settings, claimed, stack):
     hubble = HubbleClient(settings)  # through BigQueryHook + google_cloud_default (anonymous, emulator)
     accounts = [r["account"] for r in claimed["records"]]
-    guard = estimate_batch(store, settings, accounts, "public", hubble=hubble, run_id="r1")
+    guard = estimate_run(store, settings, accounts, "public", hubble=hubble, run_id="r1")
     summary = None
     if guard["approved"]:
         summary = run_batch(

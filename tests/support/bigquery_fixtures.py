@@ -57,6 +57,12 @@ class Emulator:
     def stats(self) -> dict:
         return self._call("/_shim/stats")
 
+    def requests(self) -> list[dict]:
+        """Dry runs and capped jobs the shim saw, oldest first: ``{"kind", "labels", "accounts"}``."""
+        stats = self.stats()
+        assert "requests" in stats, "the running cost shim predates request recording: restart it"
+        return stats["requests"]
+
     def reset(self) -> None:
         self._call("/_shim/reset", {})
 

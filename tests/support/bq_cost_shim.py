@@ -30,6 +30,9 @@ How the estimate is computed (after reference/hubble_bigquery.md Appendix A):
    BIGNUMERIC 32; BOOL 1; STRING/BYTES 2 + UTF-8 bytes; JSON serialized length. Clustering is
    ignored, as in a real dry run. The estimate is the sum over scopes and tables.
 
+Every dry run and capped job is also recorded (``requests`` in the stats: kind, the job's labels, the
+size of the ``@accounts`` array parameter), so tests can see what reached BigQuery per job.
+
 Control endpoints (tests only): ``GET /_shim/stats`` → request counters; ``POST /_shim/reset``
 → zero the counters and the inflate factor; ``POST /_shim/config`` ``{"inflate": F}`` → multiply
 the bytes a *real* job would bill by F, which simulates the table growing (or the estimate being
@@ -56,6 +59,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
 MIN_BILLED_PER_TABLE = 10 * 1024 * 1024  # BigQuery bills at least 10 MB per referenced table
+MAX_RECORDED = 1000
 _JOB_PATH = re.compile(r"^/bigquery/v2/projects/([^/]+)/(jobs|queries)/?$")
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
@@ -208,8 +212,17 @@ class State:
 
     def reset(self) -> None:
         self.counts = {"dry_runs": 0, "jobs": 0, "refused_by_cap": 0, "estimate_errors": 0}
+        self.requests: list[dict[str, Any]] = []  # newest last, at most MAX_RECORDED
         self.last_estimate = None
         self.inflate = 1.0
+
+
+def _array_size(query: dict[str, Any], name: str) -> int | None:
+    """Length of the named ARRAY query parameter (None when absent)."""
+    for param in query.get("queryParameters") or []:
+        if param.get("name") == name:
+            return len((param.get("parameterValue") or {}).get("arrayValues") or [])
+    return None
 
 
 def make_handler(upstream: Upstream, estimator: Estimator, state: State):
@@ -271,8 +284,10 @@ def make_handler(upstream: Upstream, estimator: Estimator, state: State):
             if kind == "jobs":
                 config = request.get("configuration") or {}
                 query, dry = config.get("query") or {}, bool(config.get("dryRun"))
+                labels = config.get("labels") or {}
             else:
                 query, dry = request, bool(request.get("dryRun"))
+                labels = request.get("labels") or {}
             sql = query.get("query")
             cap = query.get("maximumBytesBilled")
             if not sql or not (dry or cap):
@@ -287,6 +302,10 @@ def make_handler(upstream: Upstream, estimator: Estimator, state: State):
             with state.lock:
                 state.counts["dry_runs" if dry else "jobs"] += 1
                 state.last_estimate = estimate
+                state.requests.append(
+                    {"kind": "dry_run" if dry else "job", "labels": labels, "accounts": _array_size(query, "accounts")}
+                )
+                del state.requests[:-MAX_RECORDED]
                 inflate = state.inflate
             if not dry and cap:
                 billed = max(int(estimate * inflate), MIN_BILLED_PER_TABLE * max(n_tables, 1))
@@ -327,7 +346,13 @@ def make_handler(upstream: Upstream, estimator: Estimator, state: State):
             if path == "/_shim/stats":
                 with state.lock:
                     return self._json(
-                        200, {**state.counts, "last_estimate": state.last_estimate, "inflate": state.inflate}
+                        200,
+                        {
+                            **state.counts,
+                            "last_estimate": state.last_estimate,
+                            "inflate": state.inflate,
+                            "requests": state.requests,
+                        },
                     )
             if path == "/_shim/reset" and self.command == "POST":
                 self._body()

@@ -27,6 +27,7 @@ MIN_BILLED_PER_TABLE = 10 * 2**20  # BigQuery's minimum charge per referenced ta
 CAP_MARGIN = 0.02
 
 APPROVED = "approved"
+PARTLY_APPROVED = "partly_approved"  # a run split into queries (bigquery_batch_size), some refused
 REFUSED_COST = "refused_cost"
 REFUSED_SIZE = "refused_size"
 REFUSED_BUDGET = "refused_budget"

@@ -1,8 +1,10 @@
 """The BigQuery pipeline's steps, called by the thin operators in ``operators/``.
 
-* ``estimate_batch`` — dry run + decision (+ one spend-ledger entry); touches no lineage record.
-* ``run_batch`` — the approved job, results written with ``source="BIGQUERY"``; returns the accounts
-  it could not finish so the fallback task takes them (missing from Hubble, or the job failed).
+* ``estimate_run`` — the run's accounts in chunks of ``bigquery_batch_size``; per chunk
+  ``estimate_batch``: dry run + decision (+ one spend-ledger entry); touches no lineage record.
+* ``run_batch`` — one job per approved chunk, results written with ``source="BIGQUERY"``; returns
+  the accounts it could not finish so the fallback task takes them (refused chunk, missing from
+  Hubble, or the job failed).
 
 What the run's owner still holds afterwards goes through the API path (``operators/api_finish.py``,
 ``source="BIGQUERY_WITH_API_FALLBACK"``).
@@ -41,8 +43,10 @@ def estimate_batch(
     hubble: HubbleClient,
     run_id: str = "",
     dry_run_only: bool = False,
+    committed_usd: float = 0.0,
 ) -> dict[str, Any]:
-    """Dry-run the batch query and decide. Returns the decision as a JSON-able dict (for XCom)."""
+    """Dry-run one query's accounts and decide. ``committed_usd``: what earlier chunks of the same run
+    were approved for, counted against today's budget. Returns the decision as a JSON-able dict."""
     if network not in HUBBLE_NETWORKS:
         return {
             "decision": cost.REFUSED_NETWORK,
@@ -99,7 +103,7 @@ def estimate_batch(
             "reason": reason,
             "dry_run_only": dry_run_only,
         }
-    spent = float(store.spend_summary().get("today_usd") or 0.0)
+    spent = float(store.spend_summary().get("today_usd") or 0.0) + committed_usd
     decision = cost.decide(estimate, settings, spent_today_usd=spent, referenced_tables=REFERENCED_TABLES)
     ledger_decision = cost.DRY_RUN_ONLY if dry_run_only else decision.decision
     store.record_spend(
@@ -136,6 +140,69 @@ def estimate_batch(
     return out
 
 
+def estimate_run(
+    store: LineageStore,
+    settings: Settings,
+    accounts: Sequence[str],
+    network: str,
+    *,
+    hubble: HubbleClient,
+    run_id: str = "",
+    dry_run_only: bool = False,
+) -> dict[str, Any]:
+    """A run's accounts in chunks of ``bigquery_batch_size``: one dry run and one decision per chunk
+    (the per-query limits apply to each; chunks approved earlier count against the daily budget).
+    Returns the run's decision with the per-chunk ones (and their accounts) under ``chunks``."""
+    size = settings.bigquery_batch_size
+    chunks: list[dict[str, Any]] = []
+    committed = 0.0
+    for start in range(0, len(accounts), size):
+        part = list(accounts[start : start + size])
+        chunk = estimate_batch(
+            store,
+            settings,
+            part,
+            network,
+            hubble=hubble,
+            run_id=run_id,
+            dry_run_only=dry_run_only,
+            committed_usd=committed,
+        )
+        chunk["batch"] = part
+        if chunk["decision"] == cost.APPROVED:
+            committed += float(chunk["estimate_usd"])
+        chunks.append(chunk)
+    approved = [c for c in chunks if c["approved"]]
+    refused = [c for c in chunks if c["decision"] != cost.APPROVED]
+    if not refused:
+        decision = cost.APPROVED
+    elif len(refused) == len(chunks):
+        decision = refused[0]["decision"]
+    else:
+        decision = cost.PARTLY_APPROVED
+    if len(chunks) == 1:
+        reason = chunks[0]["reason"]
+    else:
+        reason = f"{len(chunks) - len(refused)} of {len(chunks)} queries of up to {size} accounts approved"
+        if refused:
+            reason += f"; first refusal: {refused[0]['reason']}"
+    total_usd = sum(float(c["estimate_usd"]) for c in chunks)
+    return {
+        "decision": decision,
+        "approved": bool(approved),
+        "estimate_bytes": sum(int(c["estimate_bytes"]) for c in chunks),
+        "billable_bytes": sum(int(c.get("billable_bytes") or 0) for c in chunks),
+        "estimate_usd": total_usd,
+        "max_bytes_billed": sum(int(c["max_bytes_billed"]) for c in approved) if approved else None,
+        "accounts": len(accounts),
+        "network": network,
+        "per_account_usd": total_usd / max(1, len(accounts)),
+        "dry_run_only": dry_run_only,
+        "reason": reason,
+        "chunks": chunks,
+    }
+
+
 def run_batch(
     store: LineageStore,
     settings: Settings,
@@ -149,9 +216,11 @@ def run_batch(
     deadline: float | None = None,
     recheck_budget: bool = False,
 ) -> dict[str, Any]:
-    """Run the approved job for the claimed batch and write what Hubble answered."""
+    """One job per approved chunk of the guard's decision (``estimate_run``); write what Hubble
+    answered. Accounts of refused chunks, and of failed jobs, stay claimed for the fallback task."""
     owner = claim["owner"]
-    held = store.held_by(claim.get("records") or [], owner)
+    held_now = store.held_by(claim["records"], owner)
+    held = {(n, a) for n, accounts in held_now.items() for a in accounts}
     summary: dict[str, Any] = {
         "complete": 0,
         "invalid": 0,
@@ -160,15 +229,19 @@ def run_batch(
         "handed": [],
         "reason": None,
     }
-    for network, accounts in held.items():
-        if network not in HUBBLE_NETWORKS:
+    for chunk in guard["chunks"]:
+        network = chunk["network"]
+        accounts = [a for a in chunk["batch"] if (network, a) in held]  # a retry skips finished chunks
+        if not accounts:
+            continue
+        if not chunk["approved"] or network not in HUBBLE_NETWORKS:
             summary["handed"] += accounts
-            summary["reason"] = cost.REFUSED_NETWORK
+            summary["reason"] = summary["reason"] or chunk["decision"]
             continue
         if recheck_budget:  # a retried task: the first try may have billed already
             spent = float(store.spend_summary().get("today_usd") or 0.0)
             again = cost.decide(
-                int(guard["estimate_bytes"]), settings, spent_today_usd=spent, referenced_tables=REFERENCED_TABLES
+                int(chunk["estimate_bytes"]), settings, spent_today_usd=spent, referenced_tables=REFERENCED_TABLES
             )
             if not again.approved:
                 log.warning("Retry refused by the guard: %s", again.reason)
@@ -176,11 +249,11 @@ def run_batch(
                 summary["reason"] = again.decision
                 continue
         try:
-            outcome = hubble.run(accounts, max_bytes_billed=int(guard["max_bytes_billed"]), timeout_s=timeout_s)
+            outcome = hubble.run(accounts, max_bytes_billed=int(chunk["max_bytes_billed"]), timeout_s=timeout_s)
         except HubbleUnavailable as exc:
             # bytesBilledLimitExceeded fails "without incurring a charge"; after a timeout the job may
             # have scanned, so the ledger keeps the estimate as a conservative upper bound.
-            billed = int(guard["billable_bytes"]) if exc.reason == "timeout" else 0
+            billed = int(chunk["billable_bytes"]) if exc.reason == "timeout" else 0
             store.record_spend(
                 SpendEntry(
                     kind="job",
@@ -197,7 +270,7 @@ def run_batch(
             summary["handed"] += accounts
             summary["reason"] = exc.reason
             continue
-        billed = outcome.bytes_billed if outcome.bytes_billed is not None else int(guard["billable_bytes"])
+        billed = outcome.bytes_billed if outcome.bytes_billed is not None else int(chunk["billable_bytes"])
         store.record_spend(
             SpendEntry(
                 kind="job",

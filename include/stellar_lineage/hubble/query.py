@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ REFERENCED_TABLES = 2  # enriched_history_operations + history_ledgers (minimum 
 # useful history is kept while the filter still lets BigQuery prune when a later bound is known.
 NETWORK_START = dt.datetime(2015, 9, 1, tzinfo=dt.timezone.utc)
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,1024}$")
+_LABEL = re.compile(r"^[\w-]{0,63}$")  # the Google provider's LABEL_REGEX
 
 
 class HubbleUnavailable(RuntimeError):
@@ -80,13 +81,36 @@ class JobOutcome:
     cache_hit: bool
 
 
-class HubbleClient:
-    """Dry run + job for one batch. ``client`` may be injected (tests); else built from the hook."""
+def job_labels(settings: Settings, *, dag_id: str | None = None, task_id: str | None = None) -> dict[str, str]:
+    """``bigquery_job_labels`` plus ``airflow-dag``/``airflow-task`` as the Google provider's
+    BigQueryInsertJobOperator adds them (lowercased, "." -> "-", only when they are valid labels)."""
+    labels = dict(settings.bigquery_job_labels)
+    dag_label = (dag_id or "").lower()
+    task_label = (task_id or "").lower().replace(".", "-")
+    if dag_label and task_label and _LABEL.match(dag_label) and _LABEL.match(task_label):
+        labels.update({"airflow-dag": dag_label, "airflow-task": task_label})
+    return labels
 
-    def __init__(self, settings: Settings, *, gcp_conn_id: str = "google_cloud_default", client: Any = None) -> None:
+
+class HubbleClient:
+    """Dry run + job for one batch. ``client`` may be injected (tests); else built from the hook.
+    ``labels`` go on every job, dry runs included (see ``job_labels``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        gcp_conn_id: str = "google_cloud_default",
+        client: Any = None,
+        labels: dict[str, str] | None = None,
+        on_job: Callable[[Any], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.gcp_conn_id = gcp_conn_id
         self._client = client
+        self.labels = job_labels(settings) if labels is None else labels
+        self.on_job = on_job  # called with each job once BigQuery accepted it (job id, console link)
+        self.running: Any = None  # the job in flight, for cancel_running()
 
     @property
     def client(self) -> Any:
@@ -109,6 +133,7 @@ class HubbleClient:
         config = QueryJobConfig(
             dry_run=True,
             use_query_cache=False,
+            labels=self.labels,
             query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children, since=since),
         )
         from google.api_core.retry import Retry
@@ -134,6 +159,7 @@ class HubbleClient:
 
         config = QueryJobConfig(
             query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children, since=since),
+            labels=self.labels,
             maximum_bytes_billed=int(max_bytes_billed),
             job_timeout_ms=int(timeout_s * 1000),  # BigQuery cancels the job server-side too
         )
@@ -149,6 +175,9 @@ class HubbleClient:
                 retry=retry,
                 job_retry=None,
             )
+            self.running = job
+            if self.on_job is not None:
+                self.on_job(job)
             rows = [dict(row.items()) for row in job.result(timeout=timeout_s, retry=retry)]
         except gexc.GoogleAPICallError as exc:
             raise HubbleUnavailable(_reason(exc), _message(exc)) from exc
@@ -156,7 +185,18 @@ class HubbleClient:
             if job is not None:
                 _cancel_quietly(job)
             raise HubbleUnavailable("timeout", f"no result within {timeout_s:.0f}s ({type(exc).__name__})") from exc
+        finally:
+            self.running = None
         return JobOutcome(rows, job.job_id, job.total_bytes_billed, job.total_bytes_processed, bool(job.cache_hit))
+
+    def cancel_running(self) -> bool:
+        """Cancel the job in flight (the task is being killed); True when there was one."""
+        job = self.running
+        if job is None:
+            return False
+        log.warning("Cancelling BigQuery job %s", getattr(job, "job_id", "?"))
+        _cancel_quietly(job)
+        return True
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -186,4 +226,4 @@ def _cancel_quietly(job: Any) -> None:
     try:
         job.cancel()
     except Exception:  # noqa: BLE001 - best effort; the job also has job_timeout_ms
-        log.warning("Could not cancel BigQuery job %s after the timeout", getattr(job, "job_id", "?"))
+        log.warning("Could not cancel BigQuery job %s", getattr(job, "job_id", "?"))

@@ -15,8 +15,8 @@ class ClaimLineageBatchOperator(BaseOperator):
     """Atomically claim up to ``batch_size`` PENDING records for ``pipeline``.
 
     :param pipeline: ``API`` or ``BIGQUERY``; recorded as the claim's pipeline.
-    :param batch_size: a number, or ``"auto"``/None to use the pipeline's setting (the API pipeline's
-        ``auto`` derives it from the Horizon budget of one interval and the queue depth).
+    :param batch_size: a number (the BigQuery DAG's ``limit``), or ``"auto"``/None for the API
+        pipeline's setting (``auto`` derives it from the Horizon budget of one slot and the queue depth).
     :param network: claim only this network's records (None: any network).
     :return: ``{"owner", "pipeline", "records": [{"network", "account"}]}`` via XCom.
     """
@@ -53,10 +53,10 @@ class ClaimLineageBatchOperator(BaseOperator):
     def _limit(self, settings: Any, store: Any) -> int:
         if self.batch_size not in (None, "", "auto"):
             return int(self.batch_size)
-        if self.pipeline != "API":
-            return settings.bigquery_batch_size
+        if self.pipeline != "API":  # bigquery_batch_size is the per-query chunk, not the run's size
+            raise ValueError(f"a {self.pipeline} claim needs an explicit batch_size (the run's limit)")
         if settings.api_pipeline_batch_size is not None:
             return settings.api_pipeline_batch_size
-        # One interval's Horizon budget: overlapping runs share the limiter, so each finishes about that.
-        window = min(settings.api_pipeline_interval_seconds, SCHEDULE_SECONDS)
-        return auto_batch_size(settings, store.queue_depth(self.network or None), window)
+        # One slot's Horizon budget: overlapping runs share the limiter, so each finishes about that
+        # (api_pipeline_interval_seconds is never below the 2-minute slot).
+        return auto_batch_size(settings, store.queue_depth(self.network or None), SCHEDULE_SECONDS)

@@ -15,7 +15,8 @@ DECISION_KEY = "decision"
 
 
 class HubbleCostGuardOperator(BaseBranchOperator):
-    """Estimate the claimed batch with a free dry run and decide (logic: ``hubble.cost``).
+    """Estimate the claimed batch with free dry runs, one per query of ``bigquery_batch_size``
+    accounts, and decide per query (logic: ``hubble.pipeline.estimate_run``, ``hubble.cost``).
 
     Pushes the decision (estimate bytes/USD, cap, reason) to XCom key ``decision`` and follows
     ``query_task_id`` when approved, else ``fallback_task_id``. With ``dry_run_only`` it estimates the
@@ -48,8 +49,8 @@ class HubbleCostGuardOperator(BaseBranchOperator):
         self.network, self.limit, self.dry_run_only, self.gcp_conn_id = network, limit, dry_run_only, gcp_conn_id
 
     def choose_branch(self, context: Context) -> str | None:
-        from include.stellar_lineage.hubble.pipeline import estimate_batch
-        from include.stellar_lineage.hubble.query import HubbleClient
+        from include.stellar_lineage.hubble.pipeline import estimate_run
+        from include.stellar_lineage.hubble.query import HubbleClient, job_labels
 
         dry_only = str(self.dry_run_only).strip().lower() in ("true", "1", "yes")
         with task_store() as (settings, store):
@@ -69,12 +70,13 @@ class HubbleCostGuardOperator(BaseBranchOperator):
                     "No accounts to estimate (nothing %s); following no branch", "PENDING" if dry_only else "claimed"
                 )
                 return None
-            decision = estimate_batch(
+            labels = job_labels(settings, dag_id=self.dag_id, task_id=self.task_id)
+            decision = estimate_run(
                 store,
                 settings,
                 accounts,
                 self.network,
-                hubble=HubbleClient(settings, gcp_conn_id=self.gcp_conn_id),
+                hubble=HubbleClient(settings, gcp_conn_id=self.gcp_conn_id, labels=labels),
                 run_id=context["run_id"],
                 dry_run_only=dry_only,
             )
