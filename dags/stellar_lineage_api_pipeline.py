@@ -1,8 +1,12 @@
 """
-### Stellar lineage — API pipeline (every 2 minutes)
+### Stellar lineage — API pipeline (every 2 minutes, and at once on new work)
 
 Free and always available: Horizon + Stellar Expert, paced by a host-wide rate limiter shared with
 the BigQuery DAG's fallback.
+
+Scheduled on the `stellar_lineage_queue` asset **or** its 2-minute cron (`AssetOrTimeSchedule`):
+every successful enqueue emits an asset event, so a requested account starts within seconds
+(run type `asset_triggered`) instead of waiting for the next slot.
 
 1. **check_schedule** — validates every `stellar_lineage_*` Variable (a bad value fails here,
    before any record is touched); skips the run when `api_pipeline_enabled` is false or when
@@ -24,8 +28,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
+from include.stellar_lineage.assets import LINEAGE_QUEUE
 from include.stellar_lineage.dag_defaults import DEFAULT_ARGS
 from include.stellar_lineage.operators.api_finish import FinishClaimedOperator
 from include.stellar_lineage.operators.claim import ClaimLineageBatchOperator
@@ -36,11 +41,13 @@ from include.stellar_lineage.runtime import RUN_SPAN_SECONDS
 
 @dag(
     dag_id="stellar_lineage_api_pipeline",
-    schedule="*/2 * * * *",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("*/2 * * * *", timezone="UTC"), assets=LINEAGE_QUEUE),
     start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
     catchup=False,
     # 2: a run works into the next slot (RUN_SPAN_SECONDS) while the next one claims, both paced by the
     # shared rate limiter, so the budget is used in full; claims are atomic, so no record is shared.
+    # An asset-triggered run (a new request) counts as one of them: claims are atomic and the
+    # limiter host-wide, so it never shares a record with a cron run or exceeds the budget.
     max_active_runs=2,
     max_consecutive_failed_dag_runs=15,
     # process_batch stops RUN_SPAN_SECONDS after the slot; attribute_followups (<= 25 s) may follow.
@@ -54,12 +61,12 @@ def stellar_lineage_api_pipeline():
     def check_schedule(dag_run=None) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from include.stellar_lineage.runtime import run_is_due, task_settings
+        from include.stellar_lineage.runtime import on_demand, run_is_due, task_settings
 
         settings = task_settings()
         if not settings.api_pipeline_enabled:
             raise AirflowSkipException("stellar_lineage_api_pipeline_enabled is false: skipping this run")
-        manual = dag_run.run_type != "scheduled"
+        manual = on_demand(dag_run.run_type)
         if not run_is_due(dag_run.run_after.timestamp(), settings.api_pipeline_interval_seconds, manual=manual):
             raise AirflowSkipException(
                 f"api_pipeline_interval_seconds={settings.api_pipeline_interval_seconds}: not due in this slot"

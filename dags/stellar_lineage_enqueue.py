@@ -2,12 +2,14 @@
 ### Enqueue Stellar accounts for lineage collection
 
 Trigger with a list of G… addresses and a network. Valid addresses become PENDING records that the
-API pipeline (every 2 minutes) or the on-demand BigQuery pipeline picks up; each account's chain of
-creators is then collected up to the network root. Pasted CSV or JSON is fine: entries are split on
-commas, semicolons, spaces and new lines, and quotes, brackets and invisible characters are removed
-(the result lists every change). Invalid entries are reported by index and reason (never echoed) and
-stored nowhere; the run fails only when *no* entry is valid. Anything shaped like a secret seed
-(S…, any case, anywhere in an entry) is refused when the run is triggered.
+API pipeline or the on-demand BigQuery pipeline picks up. A successful run emits an event on the
+`stellar_lineage_queue` asset, which starts an API pipeline run within seconds (it also runs every
+2 minutes); each account's chain of creators is then collected up to the network root. Pasted CSV or
+JSON is fine: entries are split on commas, semicolons, spaces and new lines, and quotes, brackets and
+invisible characters are removed (the result lists every change). Invalid entries are reported by
+index and reason (never echoed) and stored nowhere; the run fails only when *no* entry is valid.
+Anything shaped like a secret seed (S…, any case, anywhere in an entry) is refused when the run is
+triggered.
 Re-requesting a FAILED or INVALID account resets it to PENDING; a COMPLETE account is left as is.
 """
 
@@ -18,6 +20,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from include.stellar_lineage.assets import LINEAGE_QUEUE
 from include.stellar_lineage.dag_defaults import DEFAULT_ARGS
 from include.stellar_lineage.seeds import SEED_SHAPE
 
@@ -52,7 +55,7 @@ from include.stellar_lineage.seeds import SEED_SHAPE
     dagrun_timeout=dt.timedelta(minutes=10),
 )
 def stellar_lineage_enqueue():
-    @task(task_id="enqueue_accounts")
+    @task(task_id="enqueue_accounts", outlets=[LINEAGE_QUEUE])
     def enqueue_accounts(params: dict | None = None) -> dict:
         from airflow.sdk.log import mask_secret  # also tells the supervisor, which writes the task log
         from airflow.sdk.exceptions import AirflowFailException

@@ -49,6 +49,12 @@ def claim_owner(context: Any, pipeline: str) -> str:
     return f"{pipeline}:{ti.dag_id}:{context['run_id']}"
 
 
+def on_demand(run_type: str) -> bool:
+    """Manual and asset-triggered runs answer a request that is waiting now (a trigger, an enqueue's
+    asset event): they always run. Only scheduled cron slots follow the interval arithmetic."""
+    return run_type != "scheduled"
+
+
 def run_is_due(run_after_epoch: float, interval_seconds: int, *, manual: bool) -> bool:
     """Whether a 2-minute slot should run when the configured interval is longer than 2 minutes.
 

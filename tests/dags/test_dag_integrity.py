@@ -52,9 +52,15 @@ def test_conventions(dagbag):
             assert t.owner == "stellar-lineage", (dag_id, t.task_id)
 
 
-def test_api_pipeline_schedule(dagbag):
+def test_api_pipeline_runs_on_its_cron_or_on_new_queue_work(dagbag):
+    from airflow.sdk import AssetOrTimeSchedule
+
+    from include.stellar_lineage.assets import LINEAGE_QUEUE
+
     dag = dagbag.dags["stellar_lineage_api_pipeline"]
-    assert dag.schedule == "*/2 * * * *"
+    assert isinstance(dag.schedule, AssetOrTimeSchedule)
+    assert dag.schedule.timetable.expression == "*/2 * * * *"
+    assert dag.schedule.asset_condition == LINEAGE_QUEUE
     # Two runs overlap by design (the rate budget is used without a gap between runs); a third never does.
     assert dag.max_active_runs == 2
     # process_batch ends 225 s after the slot, the follow-ups after it; a run never outlives 2.5 slots.
@@ -74,6 +80,9 @@ def test_enqueue_params(dagbag):
     dag = dagbag.dags["stellar_lineage_enqueue"]
     assert dag.schedule is None
     assert set(dag.params.keys()) == {"accounts", "network"}
+    from include.stellar_lineage.assets import LINEAGE_QUEUE
+
+    assert [o.uri for o in dag.get_task("enqueue_accounts").outlets] == [LINEAGE_QUEUE.uri]
     assert dag.params.get_param("network").schema["enum"] == ["public", "testnet"]
 
 

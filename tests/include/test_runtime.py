@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.stellar_lineage.runtime import claim_owner, run_is_due
+from include.stellar_lineage.runtime import claim_owner, on_demand, run_is_due
 
 SLOT = 120
 
@@ -29,6 +29,16 @@ def test_the_interval_variable_decides_which_slots_run(monkeypatch, variable, du
 def test_manual_runs_are_always_due():
     assert run_is_due(SLOT + 1, 3600, manual=True)
     assert not run_is_due(SLOT + 1, 3600, manual=False)
+
+
+@pytest.mark.parametrize(
+    ("run_type", "runs_off_slot"), [("scheduled", False), ("manual", True), ("asset_triggered", True)]
+)
+def test_asset_triggered_runs_answer_a_request_and_skip_no_slot(run_type, runs_off_slot):
+    # An enqueue's asset event starts a run between cron slots; with a 1-hour interval a scheduled
+    # slot off the hour still skips, while the asset-triggered run must not wait for the hour.
+    assert run_is_due(SLOT + 1, 3600, manual=on_demand(run_type)) is runs_off_slot
+    assert run_is_due(0, 3600, manual=on_demand(run_type)) is True
 
 
 class _TI:

@@ -1,4 +1,6 @@
-"""dag.test() of stellar_lineage_enqueue: pasted input is normalised, seeds never reach conf, XCom or store."""
+"""dag.test() of stellar_lineage_enqueue: pasted input is normalised, seeds never reach conf, XCom or store;
+a successful run emits a queue asset event (what starts an API pipeline run at once; the scheduler
+side is in the e2e test)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,11 @@ import json
 
 import pytest
 
+from include.stellar_lineage.assets import LINEAGE_QUEUE
 from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.support.dag_env import run_dag
 from tests.support.seed_shapes import DERIVED, VALID, VALID2
+from tests.support.stellar_dataset import address
 
 DAG_ID = "stellar_lineage_enqueue"
 
@@ -40,3 +44,33 @@ def test_a_seed_is_refused_before_a_run_exists(store):
     with pytest.raises(ParamValidationError):
         run_dag(DAG_ID, accounts=[VALID, f"my key: {DERIVED.lower()},"], network="public")
     assert store.get_many("public", [VALID]) == {}
+
+
+def _queue_events() -> int:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return session.scalar(
+            select(func.count(AssetEvent.id))
+            .select_from(AssetEvent)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.uri == LINEAGE_QUEUE.uri)
+        )
+
+
+def test_enqueue_emits_a_queue_asset_event(store):
+    before = _queue_events()
+    accounts = [address("asset-event-1"), address("asset-event-2")]
+    ok, states, _dr = run_dag(DAG_ID, accounts=accounts, network="testnet")
+    assert ok, states
+    assert _queue_events() == before + 1
+    assert {a: r.status for a, r in store.get_many("testnet", accounts).items()} == dict.fromkeys(accounts, "PENDING")
+
+
+def test_a_run_with_nothing_valid_fails_and_emits_nothing(store):
+    before = _queue_events()
+    ok, states, _dr = run_dag(DAG_ID, accounts=["not-an-address"], network="public")
+    assert not ok and states["enqueue_accounts"] == "failed"
+    assert _queue_events() == before

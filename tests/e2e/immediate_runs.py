@@ -1,0 +1,146 @@
+"""Enqueue → API run latency on a real ``airflow standalone`` (shared by the e2e test and
+``benchmarks/bench_enqueue_latency.py``).
+
+Both DAGs are unpaused; fake Horizon / Stellar Expert serve one public and one testnet data set
+(each a depth-3 chain per trial). Each trial enqueues one fresh leaf through the REST API
+(``logical_date: null``) and measures, on this machine's clock:
+
+* enqueue → first API task: the POST of the enqueue run until ``start_date`` of ``check_schedule``
+  in the API run that claimed the leaf (normally the run the enqueue's asset event created; a cron
+  slot can win the race now and then: ``run_type`` says which);
+* enqueue → COMPLETE: until the leaf's record is COMPLETE in the lineage store (and its whole chain
+  of 3 creators up to the network root).
+
+Trials are sequential (the previous leaf COMPLETE and no API run active) so runs never coalesce.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from include.stellar_lineage.store.sqlite import SqliteLineageStore
+from tests.e2e.airflow_harness import AirflowStandalone, wait_for
+from tests.support.chains import chain_dataset
+from tests.support.fake_stellar import FakeHorizon, FakeStellarExpert
+
+ENQUEUE, API = "stellar_lineage_enqueue", "stellar_lineage_api_pipeline"
+
+
+def _parse(ts: str | None) -> float | None:
+    return dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() if ts else None
+
+
+def measure(base: Path, trials: int, report=print) -> dict[str, Any]:
+    """Run ``trials`` enqueues (alternating public / testnet) and return the measurements."""
+    public, testnet = None, None
+    leaves: list[tuple[str, str, list[str]]] = []
+    for i in range(trials):
+        network = "testnet" if i % 2 else "public"
+        ds = testnet if network == "testnet" else public
+        ds, chain = chain_dataset(3, name=f"latency-{i}", network=network, ds=ds, first_ledger=100 + 10 * i)
+        if network == "testnet":
+            testnet = ds
+        else:
+            public = ds
+        leaves.append((network, chain[0], chain))
+    store_path = base / "lineage.db"
+    SqliteLineageStore(store_path, migrate=True).close()
+    datasets = {"public": public, "testnet": testnet or chain_dataset(1, name="unused", network="testnet")[0]}
+    with (
+        FakeHorizon(datasets["public"]) as h_public,
+        FakeHorizon(datasets["testnet"]) as h_testnet,
+        FakeStellarExpert(datasets) as expert,
+    ):
+        airflow = AirflowStandalone(
+            base / "airflow-home",
+            paused_at_creation=True,
+            extra_env={
+                "AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store_path),
+                "AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE": "6000",
+                "AIRFLOW_VAR_STELLAR_LINEAGE_STELLAR_EXPERT_REQUESTS_PER_MINUTE": "6000",
+                "AIRFLOW_CONN_HORIZON_PUBLIC": json.dumps({"conn_type": "http", "host": h_public.url}),
+                "AIRFLOW_CONN_HORIZON_TESTNET": json.dumps({"conn_type": "http", "host": h_testnet.url}),
+                "AIRFLOW_CONN_STELLAR_EXPERT": json.dumps({"conn_type": "http", "host": expert.url}),
+                "STELLAR_LINEAGE_RATELIMIT_DIR": str(base / "ratelimit"),
+            },
+        )
+        out: dict[str, Any] = {"trials": []}
+        try:
+            t0 = time.monotonic()
+            airflow.start(timeout=300)
+            airflow.wait_dags([ENQUEUE, API], timeout=300)
+            out["startup_s"] = round(time.monotonic() - t0, 1)
+            airflow.set_paused(ENQUEUE, False)
+            airflow.set_paused(API, False)
+            _settle(airflow)
+            with SqliteLineageStore(store_path, migrate=False) as store:
+                for i, (network, leaf, chain) in enumerate(leaves):
+                    out["trials"].append(_trial(airflow, store, i, network, leaf, chain))
+                    report(f"[latency] trial {i} {out['trials'][-1]}")
+            out["runs"] = [(r["run_type"], r["state"]) for r in airflow.runs(API)]
+        except BaseException:
+            report(airflow.diagnostics())
+            raise
+        finally:
+            out["stop"] = airflow.stop(grace=60)
+    first = [t["to_first_task_s"] for t in out["trials"]]
+    done = [t["to_complete_s"] for t in out["trials"]]
+    out["median_to_first_task_s"] = round(statistics.median(first), 1)
+    out["median_to_complete_s"] = round(statistics.median(done), 1)
+    out["max_to_first_task_s"] = max(first)
+    return out
+
+
+def _settle(airflow: AirflowStandalone) -> None:
+    """No API run active (unpausing may start the latest cron slot at once)."""
+
+    def idle() -> bool:
+        return all(r["state"] not in ("running", "queued") for r in airflow.runs(API))
+
+    wait_for("no active API DAG run", idle, timeout=180, interval=1)
+
+
+def _trial(
+    airflow: AirflowStandalone, store: SqliteLineageStore, i: int, network: str, leaf: str, chain: list[str]
+) -> dict[str, Any]:
+    _settle(airflow)
+    before = {r["dag_run_id"] for r in airflow.runs(API)}
+    t_enqueue = time.time()
+    airflow.trigger(ENQUEUE, f"latency-{i}", {"accounts": [leaf], "network": network})
+
+    def serving_run() -> tuple[dict[str, Any], float] | None:
+        # The run whose claim_batch took the leaf (a cron slot that started before the enqueue task
+        # finished finds an empty queue and does not count).
+        for run in airflow.runs(API):
+            if (
+                run["dag_run_id"] in before
+                or airflow.task_states(API, run["dag_run_id"]).get("claim_batch") != "success"
+            ):
+                continue
+            claim = airflow.xcom(API, run["dag_run_id"], "claim_batch") or {}
+            if leaf not in {r["account"] for r in claim.get("records", [])}:
+                continue
+            ti = airflow.request("GET", f"/api/v2/dags/{API}/dagRuns/{run['dag_run_id']}/taskInstances/check_schedule")
+            return run, _parse(ti["start_date"])
+        return None
+
+    run, started = wait_for(f"the API run that claimed {leaf}", serving_run, timeout=300, interval=0.5)
+
+    def complete(accounts: list[str]) -> float | None:
+        records = store.get_many(network, accounts)
+        return time.time() if all(a in records and records[a].status == "COMPLETE" for a in accounts) else None
+
+    t_leaf = wait_for(f"{leaf} COMPLETE", lambda: complete([leaf]), timeout=200, interval=0.25)
+    t_chain = wait_for(f"{leaf}'s chain COMPLETE", lambda: complete(chain), timeout=200, interval=0.25)
+    return {
+        "network": network,
+        "run_type": run["run_type"],
+        "to_first_task_s": round(started - t_enqueue, 2),
+        "to_complete_s": round(t_leaf - t_enqueue, 2),
+        "to_chain_complete_s": round(t_chain - t_enqueue, 2),
+    }
