@@ -26,6 +26,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from include.stellar_lineage.explorer import account_details, child_count, tag_list
 from include.stellar_lineage.records import NETWORK_ROOTS, LineageRecord, Status, utcnow
 from include.stellar_lineage.store.base import STATS_SOURCES, LineageStore
 
@@ -200,6 +201,8 @@ def _node(record: LineageRecord, depth: int) -> dict[str, Any]:
         "pipeline_source": record.pipeline_source,
         "home_domain": record.home_domain,
         "xlm_balance": record.xlm_balance,
+        "tags": tag_list(record.tags),
+        "children_count": child_count(record.child_accounts_json),
     }
 
 
@@ -238,11 +241,15 @@ def lineage(store: LineageStore, network: str, account: str, *, children_limit: 
         "account": account,
         "record": {
             **_node(record, 0),
-            "tags": record.tags,
             "retry_count": int(record.retry_count or 0),
             "last_error": record.last_error,
             "updated_at": _iso(record.updated_at),
+            "created_at": _iso(record.created_at),
+            "last_pipeline_attempt": _iso(record.last_pipeline_attempt),
+            "processing_started_at": _iso(record.processing_started_at),
+            "claim_pipeline": record.claim_pipeline,
         },
+        "details": account_details(record),
         "chain": chain,
         "reaches_root": bool(found["reaches_root"]),
         "root": NETWORK_ROOTS.get(network),

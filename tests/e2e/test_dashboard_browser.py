@@ -27,6 +27,7 @@ from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.e2e.cdp import Browser
 from tests.plugins.seed_lineage import K2, K3, ROOT, seed
 from tests.support.seed_shapes import DERIVED, shapes
+from tests.support.explorer_data import seed_testnet_chain
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "e2e"
@@ -80,6 +81,7 @@ def airflow_server(tmp_path_factory):
     store_path = home / "lineage.db"
     store = SqliteLineageStore(store_path)
     seed(store, dt.datetime.now(dt.timezone.utc))
+    seed_testnet_chain(store, dt.datetime.now(dt.timezone.utc))  # the explorer's depth-6 testnet chain
     store.close()
     env = _server_env(home, store_path)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
@@ -296,3 +298,112 @@ def test_a_seed_typed_in_the_search_is_refused_and_never_sent(airflow_server, br
     assert not [r["url"] for r in b.requests_sent(mark) if _carries_seed(r)]
     b.pump(1)
     assert b.errors == [], b.errors  # no CSP violation, no script error
+
+
+def _nodes(where: str = "document") -> str:
+    return f"{where}.querySelectorAll('#x-graph g.x-node').length"
+
+
+def _click_node(b: Browser, account: str, part: str = "circle") -> None:
+    b.evaluate(
+        f"document.querySelector('#x-graph g.x-node[data-account=\"{account}\"] {part}')"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))"
+    )
+
+
+def test_lineage_graph_explorer_in_a_real_browser(airflow_server, browser):
+    """Depth-6 testnet chain whose level 3 created 1,001 accounts: renders (also inside the Airflow UI
+    iframe), expands a node a page at a time, pages, searches children, opens an account; light and
+    dark; no console errors."""
+    base, b = airflow_server, browser
+    data = _explorer_accounts()
+    _login(b, base)
+    b.pump(1)
+    b.errors.clear()
+
+    # 1. Inside the Airflow UI: the plugin route's iframe showing the leaf's lineage graph.
+    b.navigate(f"{base}/plugin/stellar-lineage")
+    b.wait_for("!!document.querySelector('iframe')", what="the plugin iframe")
+    b.evaluate(
+        f"document.querySelector('iframe').src = '{base}/stellar-lineage/lineage/{data['leaf']}?network=testnet'"
+    )
+    b.wait_for(
+        f"(() => {{ const d = document.querySelector('iframe').contentDocument; return d && {_nodes('d')} === 7; }})()",
+        what="the graph inside the UI iframe",
+        timeout=45,
+    )
+    b.pump(1)
+    b.screenshot(ARTIFACTS / "graph-in-airflow-ui.png")
+
+    # 2. The page itself: root → L1 … L6, the leaf highlighted, the hub's badges and hover text.
+    b.navigate(f"{base}/stellar-lineage/lineage/{data['leaf']}?network=testnet")
+    b.wait_for(f"{_nodes()} === 7", what="the depth-6 chain in the graph")
+    assert b.evaluate("document.querySelector('#x-graph g.x-focus').dataset.account") == data["leaf"]
+    hub = f"document.querySelector('#x-graph g.x-node[data-account=\"{data['hub']}\"]')"
+    assert b.evaluate(f"{hub}.querySelector('text.x-badges').textContent") == "[A] #1 (1,001)"
+    title = b.evaluate(f"{hub}.querySelector('title').textContent")
+    assert "created: " in title and "tags: exchange" in title and "status: COMPLETE" in title
+    b.screenshot(ARTIFACTS / "graph-chain.png")
+
+    # 3. Expand the hub: one page of 50 children and a "+951 more" node; the panel lists 1–100 of 1,001.
+    _click_node(b, data["hub"])
+    b.wait_for(f"{_nodes()} === 7 + 49 + 1", what="the hub's first page of children")
+    more = "document.querySelector('#x-graph g.x-more text.x-label')"
+    assert b.evaluate(f"{more}.textContent") == "+951 more…"
+    b.wait_for("document.getElementById('p-range').textContent.startsWith('1–100 of 1,001')", what="panel range")
+    b.wait_for("document.querySelectorAll('#p-list li').length === 100", what="panel list")
+    fan_badge = b.evaluate(
+        f"document.querySelector('#x-graph g.x-node[data-account=\"{data['fan'][0]}\"] text.x-badges').textContent"
+    )
+    assert fan_badge == "[A] #1"
+    b.screenshot(ARTIFACTS / "graph-expanded.png")
+
+    # 4. Next page of the graph and of the panel.
+    b.evaluate(f"{more}.dispatchEvent(new MouseEvent('click', {{bubbles: true, cancelable: true}}))")
+    b.wait_for(
+        f"!!document.querySelector('#x-graph g.x-node[data-account=\"{data['fan'][60]}\"]')",
+        what="the second page in the graph",
+    )
+    assert b.evaluate(f"!!document.querySelector('#x-graph g.x-node[data-account=\"{data['fan'][10]}\"]')") is False
+    b.evaluate("document.getElementById('p-next').click()")
+    b.wait_for("document.getElementById('p-range').textContent.startsWith('101–200 of 1,001')", what="panel page 2")
+
+    # 5. Search the 1,001 children: the panel and the graph show the match only.
+    wanted = data["fan"][777]
+    _type(b, "#p-search", wanted[12:24])
+    b.wait_for("document.querySelectorAll('#p-list li').length === 1", what="search result in the panel")
+    assert b.evaluate("document.querySelector('#p-list li a').textContent") == wanted
+    b.wait_for(f"!!document.querySelector('#x-graph g.x-node[data-account=\"{wanted}\"]')", what="match in graph")
+    b.screenshot(ARTIFACTS / "graph-search.png")
+
+    # 6. Collapse, layout switch and zoom keep working; dark mode.
+    b.evaluate("document.getElementById('x-layout').click()")
+    b.evaluate("document.getElementById('x-fit').click()")
+    assert "translate(" in b.evaluate("document.querySelector('#x-graph > g').getAttribute('transform')")
+    b.send("Emulation.setEmulatedMedia", features=[{"name": "prefers-color-scheme", "value": "dark"}])
+    b.navigate(f"{base}/stellar-lineage/lineage/{data['leaf']}?network=testnet")
+    b.wait_for(f"{_nodes()} === 7", what="graph (dark)")
+    assert b.evaluate("document.documentElement.dataset.theme") == "dark"
+    _click_node(b, data["hub"])
+    b.wait_for(f"{_nodes()} === 57", what="expanded (dark)")
+    b.screenshot(ARTIFACTS / "graph-dark.png")
+    _click_node(b, data["hub"])
+    b.wait_for(f"{_nodes()} === 4", what="collapsed again (root, L1, L2, the hub)")
+
+    # 7. Clicking a label opens that account's page.
+    b.evaluate(f"{hub}.querySelector('a').dispatchEvent(new MouseEvent('click', {{bubbles: true, cancelable: true}}))")
+    b.wait_for(f"location.pathname === '/stellar-lineage/lineage/{data['hub']}'", what="the hub's page")
+    b.wait_for(f"{_nodes()} > 7", what="the hub's graph, expanded on load")
+    assert "hub.testnet.example" in b.evaluate("document.getElementById('account-card').innerText")
+
+    b.pump(1)
+    assert b.errors == [], b.errors
+
+
+def _explorer_accounts() -> dict:
+    """The accounts of ``seed_testnet_chain`` (same names, so the same addresses)."""
+    from include.stellar_lineage.records import NETWORK_ROOTS
+    from tests.support.stellar_dataset import address
+
+    chain = [NETWORK_ROOTS["testnet"]] + [address(f"explorer-level-{i}") for i in range(1, 7)]
+    return {"leaf": chain[-1], "hub": chain[3], "fan": [address(f"explorer-fan-{i:04d}") for i in range(1000)]}

@@ -32,12 +32,13 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from include.stellar_lineage import stats
+from include.stellar_lineage import explorer, stats
 from include.stellar_lineage.config import ConfigError, Settings
 from include.stellar_lineage.descendants import MAX_DEPTH, MAX_PAGE, BadCursor, descendants
 from include.stellar_lineage.records import NETWORKS
 from include.stellar_lineage.store.base import LineageStore
 from include.stellar_lineage.seeds import INVISIBLE, SEED_SHAPE
+from include.stellar_lineage.ui.export_routes import add_export_routes
 from include.stellar_lineage.ui.providers import CachedSettings, StoreProvider, StoreUnavailable
 from include.stellar_lineage.ui.security import SecurityMiddleware
 from include.stellar_lineage.validation import SEED_MESSAGE, InvalidAddress, redact, validate_account
@@ -165,6 +166,31 @@ def create_app(
                 raise HTTPException(400, str(exc)) from None
         return found
 
+    @app.get("/api/children/{account}")
+    def children_json(
+        account: str,
+        store: StoreDep,
+        network: Annotated[str, Depends(_network)],
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=explorer.MAX_PAGE)] = 100,
+        q: Annotated[str, Query(max_length=56, description="part of a child's address")] = "",
+        cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    ) -> dict[str, Any]:
+        """One page of an account's children with their badges (explorer.children_page)."""
+        try:
+            address = validate_account(account)
+        except InvalidAddress as exc:
+            raise HTTPException(400, f"invalid Stellar account address {redact(account)!r}: {exc.reason}") from None
+        try:
+            found = explorer.children_page(store, network, address, offset=offset, limit=limit, q=q, cursor=cursor)
+        except ValueError as exc:  # a cursor this server did not produce
+            raise HTTPException(400, str(exc)) from None
+        if found is None:
+            raise HTTPException(404, f"account {address} is not in the {network} lineage store")
+        return found
+
+    add_export_routes(app, store_dep)
+
     # --- HTML ---------------------------------------------------------------------------------
     def page(request: Request, name: str, root: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(
@@ -183,7 +209,7 @@ def create_app(
     def lineage_page(request: Request, account: str, network: str, root: str, settings: Settings) -> HTMLResponse:
         # Error pages show the input redacted: a pasted secret seed must not be echoed into the page.
         try:
-            data = lookup(provider.get(settings), network, account.strip(), 500)
+            data = lookup(provider.get(settings), network, account.strip(), 0)
         except StoreUnavailable as exc:
             return page(request, "lineage.html", root, 503, network=network, account=redact(account), error=str(exc))
         except HTTPException as exc:
