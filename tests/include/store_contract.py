@@ -285,6 +285,29 @@ class StoreContract:
         assert [r.stellar_account for r in out["chain"]] == [B, A, ROOT] and out["reaches_root"]
         assert store.lineage("public", "GUNKNOWN") is None
 
+    def test_iter_records_pages_every_record_once_with_filters(self, store):
+        from tests.support.stellar_dataset import address
+
+        public = [address(f"iter-{i}") for i in range(23)]
+        store.enqueue("public", public)
+        store.enqueue("testnet", [A, B])
+        before = utcnow() - dt.timedelta(seconds=1)
+        for account in public[:5]:
+            store.claim_batch(1, pipeline="API", owner="w", network="public", accounts=[account])
+            store.complete("public", account, owner="w", result=result(creator=A), source="BIGQUERY")
+        everything = list(store.iter_records(page_size=4))
+        assert sorted((r.network_name, r.stellar_account) for r in everything) == sorted(
+            [("public", a) for a in public + [A]] + [("testnet", A), ("testnet", B)]
+        )  # A: the completed records' creator, enqueued by complete
+        assert {r.stellar_account for r in store.iter_records(network="testnet", page_size=1)} == {A, B}
+        done = list(store.iter_records(status="COMPLETE", source="BIGQUERY", page_size=2))
+        assert sorted(r.stellar_account for r in done) == sorted(public[:5])
+        assert done[0] == store.get("public", done[0].stellar_account)  # full records, every field
+        assert list(store.iter_records(source="API")) == []
+        recent = {r.stellar_account for r in store.iter_records(updated_since=before, network="public")}
+        assert set(public[:5]) <= recent
+        assert list(store.iter_records(updated_since=utcnow() + dt.timedelta(hours=1))) == []
+
     # --- spend ledger ---------------------------------------------------------------------------
     def test_spend_summary(self, store):
         now = utcnow()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from include.stellar_lineage.payloads import ClaimedRecord
@@ -199,6 +199,20 @@ class LineageStore(abc.ABC):
         return self.get_many(network, [account]).get(account)
 
     @abc.abstractmethod
+    def iter_records(
+        self,
+        *,
+        network: str | None = None,
+        status: str | None = None,
+        source: str | None = None,
+        updated_since: dt.datetime | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[LineageRecord]:
+        """Every record matching the filters, read ``page_size`` rows at a time (export). Memory stays
+        flat whatever the table size; order is the store's key order. A whole-table read by nature:
+        for exports and admin tools, never for stats or per-request pages."""
+
+    @abc.abstractmethod
     def queue_depth(self, network: str | None = None) -> int:
         """Number of PENDING records (all networks when ``network`` is None)."""
 
@@ -360,6 +374,18 @@ class LineageStore(abc.ABC):
             "chain": chain,
             "reaches_root": bool(chain and chain[-1].stellar_account == root) or account == root,
         }
+
+
+def record_matches(
+    record: LineageRecord, *, network: str | None, status: str | None, source: str | None, since: dt.datetime | None
+) -> bool:
+    """The ``iter_records`` filters, for backends that cannot push them into the read."""
+    return (
+        (network is None or record.network_name == network)
+        and (status is None or record.status == status)
+        and (source is None or record.pipeline_source == source)
+        and (since is None or (record.updated_at is not None and record.updated_at >= since))
+    )
 
 
 def wants_claim(limit: int, network: str | None, accounts: Sequence[str] | None) -> bool:

@@ -60,6 +60,7 @@ from include.stellar_lineage.store.cassandra.connect import (
 )
 from include.stellar_lineage.store.cassandra.bulk import BulkMixin
 from include.stellar_lineage.store.cassandra.graph import CassandraGraph
+from include.stellar_lineage.store.cassandra.scan import ScanMixin
 from include.stellar_lineage.store.cassandra.stats import StatsMixin
 from include.stellar_lineage.store.cassandra.transitions import TransitionsMixin
 
@@ -71,7 +72,7 @@ class ClaimUnknown(RuntimeError):
     """A claim's outcome could not be learned (node unreachable); recover_stuck will settle it."""
 
 
-class CassandraLineageStore(CassandraGraph, BulkMixin, TransitionsMixin, StatsMixin, LineageStore):
+class CassandraLineageStore(CassandraGraph, BulkMixin, TransitionsMixin, StatsMixin, ScanMixin, LineageStore):
     def __init__(
         self,
         session: Any,

@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from include.stellar_lineage.records import LineageRecord, SpendEntry, Status, utcnow
@@ -53,6 +53,38 @@ class SqliteReads:
     _write: Callable[[], contextlib.AbstractContextManager[sqlite3.Connection]]
 
     # --- reads --------------------------------------------------------------------------------
+    def iter_records(
+        self,
+        *,
+        network: str | None = None,
+        status: str | None = None,
+        source: str | None = None,
+        updated_since: dt.datetime | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[LineageRecord]:
+        # Keyset pages on the primary key: each page is one short read, nothing held between pages.
+        filters, params = [], []
+        for column, value in (("network_name", network), ("status", status), ("pipeline_source", source)):
+            if value is not None:
+                filters.append(f"{column} = ?")
+                params.append(value)
+        if updated_since is not None:
+            filters.append("updated_at >= ?")
+            params.append(ts(updated_since))
+        where = "".join(f" AND {f}" for f in filters)
+        sql = (
+            f"SELECT * FROM lineage WHERE (network_name, stellar_account) > (?, ?){where} "
+            "ORDER BY network_name, stellar_account LIMIT ?"
+        )
+        after = ("", "")
+        while True:
+            rows = self._conn().execute(sql, (*after, *params, page_size)).fetchall()
+            for row in rows:
+                yield _row_to_record(row)
+            if len(rows) < page_size:
+                return
+            after = (rows[-1]["network_name"], rows[-1]["stellar_account"])
+
     def get_many(self, network: str, accounts: Sequence[str]) -> dict[str, LineageRecord]:
         out: dict[str, LineageRecord] = {}
         accounts = list(dict.fromkeys(accounts))
