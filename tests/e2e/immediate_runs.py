@@ -72,8 +72,8 @@ def measure(base: Path, trials: int, report=print) -> dict[str, Any]:
         out: dict[str, Any] = {"trials": []}
         try:
             t0 = time.monotonic()
-            airflow.start(timeout=300)
-            airflow.wait_dags([ENQUEUE, API], timeout=300)
+            airflow.start(timeout=900)
+            airflow.wait_dags([ENQUEUE, API], timeout=600)
             out["startup_s"] = round(time.monotonic() - t0, 1)
             airflow.set_paused(ENQUEUE, False)
             airflow.set_paused(API, False)
