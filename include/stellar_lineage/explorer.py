@@ -2,8 +2,8 @@
 
 * ``children_page``: one page of an account's children, searchable, each child with its own record's
   status / source / tags / child count (for badges and "expand"). Children come from the creator
-  graph's edge table when one is loaded for the network (``descendants`` of the graph work, cursor
-  paging: every creation is there), else from the record's ``child_accounts_json`` (offset paging).
+  graph's children index when one is loaded for the network (``children_edges``, paged by op id:
+  every creation is there), else from the record's ``child_accounts_json`` (offset paging).
   A page costs one keyed lookup of at most ``MAX_PAGE`` records, never a scan.
 * ``account_details``: every stored attribute of a record, decoded, plus sentences that explain
   what the status and "children incomplete" mean for this record.
@@ -126,19 +126,27 @@ def children_page(
     if record is None:
         return None
     if _graph_available(store, network):
-        from include.stellar_lineage.descendants import descendants  # the creator-graph work
-
-        page = descendants(store, network, account, depth=1, limit=limit, cursor=cursor)
-        items = [i for i in page["items"] if not needle or needle in i["account"]]
+        # The creator graph's children index, paged by op id (cursor = the last op id returned);
+        # a search filters the page (the index is ordered by creation, not by address).
+        try:
+            after = int(cursor) if cursor else None
+        except ValueError:
+            raise ValueError("invalid children cursor") from None
+        edges = store.children_edges(network, account, limit=limit, after_op_id=after)
+        items = [
+            {"account": e.account, "created_at": e.created_at.isoformat() if e.created_at else None}
+            for e in edges
+            if not needle or needle in e.account
+        ]
         return {
             "account": account,
             "mode": "graph",
-            "total": None,
+            "total": store.children_count(network, account),
             "matching": None,
             "offset": None,
             "limit": limit,
             "items": _badges(store, network, items),
-            "next_cursor": page["next_cursor"],
+            "next_cursor": str(edges[-1].op_id) if len(edges) == limit else None,
             "complete": True,
             "source": "graph",
         }

@@ -54,7 +54,7 @@ def test_a_100000_line_file_in_one_run_with_bad_lines_by_number(store, tmp_path)
 
 def test_csv_with_header_column_and_duplicates(store):
     good = addresses(4, salt=7)
-    text = "name,account,note\nalice," + good[0] + ",x\nbob,\"" + good[1] + "\",y\ncarol,,z\ndave," + good[0] + ",w\n"
+    text = "name,account,note\nalice," + good[0] + ',x\nbob,"' + good[1] + '",y\ncarol,,z\ndave,' + good[0] + ",w\n"
     report = enqueue_lines(store, io.StringIO(text), "testnet")
     assert report["valid"] == 2 and report["duplicates"] == 1 and report["blank"] == 1
     by_index = enqueue_lines(store, io.StringIO(f"{good[2]};{good[3]}\n"), "testnet", fmt="csv", column="1")

@@ -169,12 +169,26 @@ def test_vendored_d3_is_served_and_pinned(client):
 
 
 def test_graph_mode_children_when_the_creator_graph_is_loaded(tmp_path):
-    class GraphStore(SqliteLineageStore):
-        def graph_state(self, network):
-            return None  # no graph loaded: records answer
+    from include.stellar_lineage.records import CreationEdge, GraphState
 
-    with GraphStore(tmp_path / "g.db") as store:
-        store.enqueue("public", [K3])
-        page = explorer.children_page(store, "public", K3)
-        assert page["mode"] == "record"
-    assert json.dumps(page)  # JSON-serialisable
+    kids = [named(f"graph-kid-{i}") for i in range(7)]
+    with SqliteLineageStore(tmp_path / "g.db") as store:
+        store.enqueue("public", [K3, kids[0]])
+        assert explorer.children_page(store, "public", K3)["mode"] == "record"  # no graph loaded yet
+        t0 = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+        edges = [
+            CreationEdge(k, K3, 100 + i, t0 + dt.timedelta(minutes=i), (100 + i) << 32) for i, k in enumerate(kids)
+        ]
+        store.load_edges("public", edges)
+        store.set_graph_state(GraphState("public", 200, t0, len(kids), t0, "snap", None))
+        first = explorer.children_page(store, "public", K3, limit=3)
+        assert first["mode"] == "graph" and first["total"] == 7 and first["complete"] is True
+        assert [c["account"] for c in first["items"]] == kids[:3]
+        assert first["items"][0]["status"] == "PENDING" and first["items"][1]["status"] is None
+        rest = explorer.children_page(store, "public", K3, limit=5, cursor=first["next_cursor"])
+        assert [c["account"] for c in rest["items"]] == kids[3:] and rest["next_cursor"] is None
+        found = explorer.children_page(store, "public", K3, limit=7, q=kids[4][8:20].lower())
+        assert [c["account"] for c in found["items"]] == [kids[4]]
+        assert json.dumps(found)  # JSON-serialisable
+        with pytest.raises(ValueError):
+            explorer.children_page(store, "public", K3, cursor="not-a-cursor")
