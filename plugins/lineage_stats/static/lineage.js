@@ -188,7 +188,7 @@
     selected = n;
     panel = { node: n, offset: 0, cursor: null, cursors: [], page: null };
     $("p-account").textContent = short(n.account);
-    $("p-account").setAttribute("href", href(n.account));
+    $("p-account").href = href(n.account);
     $("p-search").value = n.q || "";
     loadPanel();
   }
