@@ -21,7 +21,7 @@ from include.stellar_lineage.ui.app import create_app
 ASSETS_DIR = Path(__file__).resolve().parent
 URL_PREFIX = "/stellar-lineage"
 
-lineage_stats_app = create_app(assets_dir=ASSETS_DIR)
+lineage_stats_app = create_app(assets_dir=ASSETS_DIR, mount_path=URL_PREFIX)
 
 
 class LineageStatsPlugin(AirflowPlugin):

@@ -39,6 +39,7 @@ from include.stellar_lineage.records import NETWORKS
 from include.stellar_lineage.store.base import LineageStore
 from include.stellar_lineage.seeds import INVISIBLE, SEED_SHAPE
 from include.stellar_lineage.ui.export_routes import add_export_routes
+from include.stellar_lineage.ui.login import add_login_redirect
 from include.stellar_lineage.ui.providers import CachedSettings, StoreProvider, StoreUnavailable
 from include.stellar_lineage.ui.security import SecurityMiddleware
 from include.stellar_lineage.validation import SEED_MESSAGE, InvalidAddress, redact, validate_account
@@ -67,6 +68,7 @@ def create_app(
     settings_loader: Callable[[], Settings] | None = None,
     store_provider: StoreProvider | None = None,
     clock: Callable[[], dt.datetime] | None = None,
+    mount_path: str = "/stellar-lineage",
 ) -> FastAPI:
     """Build the app. ``assets_dir`` holds ``templates/`` and ``static/`` (the plugin folder);
     tests inject a settings loader, a store provider and a clock."""
@@ -87,6 +89,7 @@ def create_app(
     )
     app.state.store_provider = provider
     app.add_middleware(SecurityMiddleware)
+    add_login_redirect(app, mount_path)  # a signed-out browser gets the login page, scripts the 401
 
     def settings_dep() -> Settings:
         try:
