@@ -82,3 +82,18 @@ def test_tiny_rate_budget_leaves_the_rest_pending_for_the_next_run(env, monkeypa
     assert ok, states
     records = store.get_many("public", chain)
     assert [records[a].status for a in chain] == ["COMPLETE"] * 7
+
+
+def test_a_testnet_chain_climbs_to_the_testnet_root(monkeypatch, tmp_path, airflow_db):
+    """Same DAG, testnet fakes (its own Horizon connection, horizon_testnet, and network root)."""
+    from include.stellar_lineage.records import NETWORK_ROOTS
+
+    ds, chain = chain_dataset(4, name="dagtest-testnet", network="testnet")
+    with stellar_dag_env(monkeypatch, tmp_path, ds) as (store, horizon, _expert):
+        store.enqueue("testnet", [chain[0]])
+        ok, states = run_dag()
+        assert ok, states
+        records = store.get_many("testnet", chain)
+        assert [records[a].status for a in chain] == ["COMPLETE"] * 5
+        assert chain[-1] == NETWORK_ROOTS["testnet"] and store.lineage("testnet", chain[0])["reaches_root"]
+        assert store.queue_depth("public") == 0 and horizon.count() > 0

@@ -56,3 +56,19 @@ def demo_dataset(exchange_children: int = 230) -> Dataset:
     labels["unknown"] = address("demo-never-created")
     ds.labels = labels  # type: ignore[attr-defined]
     return ds
+
+
+def demo_testnet_dataset() -> Dataset:
+    """The testnet part of the demo: root → friendbot → a faucet → two users (depth 4)."""
+    ds = Dataset("testnet")
+    labels: dict[str, str] = {"testnet_root": ROOTS["testnet"]}
+    friendbot = labels["testnet_friendbot"] = address("demo-testnet-friendbot")
+    ds.create_account(ROOTS["testnet"], friendbot, "100000000", ledger=5)
+    faucet = labels["testnet_faucet"] = address("demo-testnet-faucet")
+    ds.create_account(friendbot, faucet, "10000", ledger=50)
+    ds.state(faucet).home_domain = "faucet.testnet.example"
+    for i in range(2):
+        labels[f"testnet_user_{i}"] = address(f"demo-testnet-user-{i}")
+        ds.create_account(faucet, labels[f"testnet_user_{i}"], "100", ledger=60 + i)
+    ds.labels = labels  # type: ignore[attr-defined]
+    return ds

@@ -9,7 +9,7 @@ Use in tests::
 
 Run for the offline demo::
 
-    python -m tests.support.fake_stellar --demo --port-horizon 8000 --port-expert 8001
+    python -m tests.support.fake_stellar --demo --port-horizon 8000 --port-expert 8001 --port-horizon-testnet 8002
 """
 
 from __future__ import annotations
@@ -258,27 +258,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port-horizon", type=int, default=8000)
     parser.add_argument("--port-expert", type=int, default=8001)
+    parser.add_argument("--port-horizon-testnet", type=int, default=8002)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args(argv)
     if not args.demo:
         parser.error("only --demo mode is available from the command line")
-    from tests.support.demo_data import demo_dataset
+    from tests.support.demo_data import demo_dataset, demo_testnet_dataset
 
-    ds = demo_dataset()
+    ds, tds = demo_dataset(), demo_testnet_dataset()
     horizon = FakeHorizon(ds, args.host, args.port_horizon)
-    expert = FakeStellarExpert({"public": ds}, args.host, args.port_expert)
-    for server in (horizon, expert):
+    horizon_testnet = FakeHorizon(tds, args.host, args.port_horizon_testnet)
+    expert = FakeStellarExpert({"public": ds, "testnet": tds}, args.host, args.port_expert)
+    for server in (horizon, horizon_testnet, expert):
         server.faults.latency_s = args.latency_ms / 1000
 
     def ready() -> None:
         print(f"fake Horizon (public):  {horizon.url}", flush=True)
+        print(f"fake Horizon (testnet): {horizon_testnet.url}", flush=True)
         print(f"fake Stellar Expert:    {expert.url}", flush=True)
         print("accounts:", flush=True)
-        for label, acct in ds.labels.items():  # type: ignore[attr-defined]
+        for label, acct in {**ds.labels, **tds.labels}.items():  # type: ignore[attr-defined]
             print(f"  {label:<22} {acct}", flush=True)
         print("Ctrl-C to stop.", flush=True)
 
-    run_forever([horizon, expert], ready)
+    run_forever([horizon, horizon_testnet, expert], ready)
 
 
 if __name__ == "__main__":
