@@ -191,6 +191,12 @@ def test_dashboard_and_lineage_in_a_real_browser(airflow_server, browser):
         for d in ("stellar_lineage_api_pipeline", "stellar_lineage_bigquery_pipeline", "stellar_lineage_enqueue")
     ]
     assert b.evaluate("document.getElementById('error').hidden") is True
+    # active pipeline now: the seed holds one API claim (stuck) and one BigQuery claim
+    b.wait_for("document.querySelectorAll('#active-now .active-item').length === 2", what="active pipelines")
+    active = b.evaluate("[...document.querySelectorAll('#active-now .active-item')].map(e => e.dataset.pipeline)")
+    assert active == ["API", "BIGQUERY"] and "1 stuck" in b.evaluate("document.getElementById('active-now').innerText")
+    assert b.evaluate("document.querySelectorAll('#queue-list li').length") == 5  # 3 PENDING + 2 PROCESSING
+    assert b.evaluate("document.getElementById('queue-range').textContent") == "1–5 of 5"
     b.screenshot(ARTIFACTS / "dashboard.png")
 
     # 3. Search box → lineage page, then follow a creator link (relative links one level deeper).
