@@ -6,11 +6,14 @@ the BigQuery DAG's fallback.
 
 Scheduled on the `stellar_lineage_queue` asset **or** its 2-minute cron (`AssetOrTimeSchedule`):
 every successful enqueue emits an asset event, so a requested account starts within seconds
-(run type `asset_triggered`) instead of waiting for the next slot.
+(run type `asset_triggered`) instead of waiting for the next slot. It is one of the two runs that may
+overlap (`max_active_runs=2`): when two runs are already working a full queue it starts as soon as
+one ends, and the requested account is claimed first anyway (user requests outrank climbing).
 
 1. **check_schedule** — validates every `stellar_lineage_*` Variable (a bad value fails here,
    before any record is touched); skips the run when `api_pipeline_enabled` is false or when
-   `api_pipeline_interval_seconds` (> 120) says this 2-minute slot is too early.
+   `api_pipeline_interval_seconds` (> 120) says this 2-minute slot is too early (only cron slots
+   skip: manual and asset-triggered runs answer a request and always run).
 2. **recover_stuck** — PROCESSING records older than `stuck_threshold_minutes` go back to PENDING.
 3. **claim_batch** — atomically claims `api_pipeline_batch_size` records (`auto`: what the Horizon
    budget of one interval can finish, capped by the queue depth).
