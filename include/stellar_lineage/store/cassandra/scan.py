@@ -15,7 +15,10 @@ from include.stellar_lineage.store.cassandra import queue as q
 class ScanMixin:
     # provided by CassandraLineageStore
     session: Any
-    stmts: dict[str, Any]
+
+    @property
+    def stmts(self) -> dict[str, Any]:
+        raise NotImplementedError  # the store prepares them
 
     def iter_records(
         self,
