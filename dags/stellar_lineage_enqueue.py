@@ -11,6 +11,8 @@ index and reason (never echoed) and stored nowhere; the run fails only when *no*
 Anything shaped like a secret seed (S…, any case, anywhere in an entry) is refused when the run is
 triggered.
 Re-requesting a FAILED or INVALID account resets it to PENDING; a COMPLETE account is left as is.
+**descendants_depth** (0–3) also enqueues the accounts they created, level by level, at the lowest
+priority (from the creator graph when it is loaded, else from the child lists of collected records).
 """
 
 from __future__ import annotations
@@ -51,6 +53,18 @@ from include.stellar_lineage.seeds import SEED_SHAPE
             ),
         ),
         "network": Param("public", type="string", enum=["public", "testnet"], title="Network"),
+        "descendants_depth": Param(
+            0,
+            type="integer",
+            minimum=0,
+            maximum=3,
+            title="Descendants depth",
+            description=(
+                "Also enqueue the accounts these accounts created, down to this many levels (0: none), at "
+                "the lowest priority. Children come from the creator graph when loaded, else from collected "
+                "records."
+            ),
+        ),
     },
     dagrun_timeout=dt.timedelta(minutes=10),
 )
@@ -70,6 +84,12 @@ def stellar_lineage_enqueue():
                 result = enqueue_requested(store, params["accounts"], params["network"], mask_secret=mask_secret)
             except NothingValid as exc:
                 raise AirflowFailException(str(exc)) from None
+            depth = int(params.get("descendants_depth") or 0)
+            if depth:
+                from include.stellar_lineage.crawl import crawl_descendants
+
+                roots = result["added"] + result["reset"] + result["unchanged"]
+                result["descendants"] = crawl_descendants(store, params["network"], roots, depth)
         return redact_data(result)  # the XCom: built without any input echo; redacted again on principle
 
     enqueue_accounts()

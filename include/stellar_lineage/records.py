@@ -41,7 +41,8 @@ class Priority(enum.IntEnum):
     * CHAIN: an ancestor of a user-requested account (climbing an already started user chain), so a
       user's chain finishes before new chains start;
     * REQUESTED: an account a user asked for (enqueue DAG / UI);
-    * CLIMBED: an ancestor found by climbing from work nobody requested.
+    * CLIMBED: an ancestor found by climbing from work nobody requested;
+    * DESCENDANT: found by a downward crawl a user asked for (``crawl.py``): lowest of all.
 
     ``LineageStore.complete`` enqueues the creator as CHAIN when the completed record was CHAIN or
     REQUESTED, else as CLIMBED.
@@ -50,6 +51,7 @@ class Priority(enum.IntEnum):
     CHAIN = 0
     REQUESTED = 1
     CLIMBED = 2
+    DESCENDANT = 3  # a descendants crawl (enqueue DAG's descendants_depth): lowest, after everything
 
 
 def creator_priority(child_priority: int) -> "Priority":

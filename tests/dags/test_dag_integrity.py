@@ -79,7 +79,8 @@ def test_api_pipeline_runs_on_its_cron_or_on_new_queue_work(dagbag):
 def test_enqueue_params(dagbag):
     dag = dagbag.dags["stellar_lineage_enqueue"]
     assert dag.schedule is None
-    assert set(dag.params.keys()) == {"accounts", "network"}
+    assert set(dag.params.keys()) == {"accounts", "network", "descendants_depth"}
+    assert dag.params.get_param("descendants_depth").schema["maximum"] == 3  # bounded
     from include.stellar_lineage.assets import LINEAGE_QUEUE
 
     assert [o.uri for o in dag.get_task("enqueue_accounts").outlets] == [LINEAGE_QUEUE.uri]

@@ -74,3 +74,18 @@ def test_a_run_with_nothing_valid_fails_and_emits_nothing(store):
     ok, states, _dr = run_dag(DAG_ID, accounts=["not-an-address"], network="public")
     assert not ok and states["enqueue_accounts"] == "failed"
     assert _queue_events() == before
+
+
+def test_descendants_depth_enqueues_the_children_of_a_collected_account(store):
+    from include.stellar_lineage.records import LineageResult, Priority
+
+    hub, kids = address("dag-crawl-hub"), [address(f"dag-crawl-kid-{i}") for i in range(3)]
+    store.enqueue("public", [hub])
+    store.claim_batch(1, pipeline="API", owner="t", network="public", accounts=[hub])
+    children = {"count": 3, "complete": True, "source": "horizon", "children": [{"account": k} for k in kids]}
+    assert store.complete("public", hub, owner="t", result=LineageResult(None, None, children=children), source="API")
+    ok, states, dr = run_dag(DAG_ID, accounts=[hub], network="public", descendants_depth=1)
+    assert ok, states
+    xcom = dr.get_task_instance("enqueue_accounts").xcom_pull(task_ids="enqueue_accounts")
+    assert xcom["unchanged"] == [hub] and xcom["descendants"]["added"] == 3
+    assert {store.get("public", k).priority for k in kids} == {Priority.DESCENDANT}
