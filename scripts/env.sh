@@ -13,6 +13,12 @@ export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="${AIRFLOW__CORE__EXECUTION_API_S
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=30
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 export AIRFLOW__CORE__LAZY_LOAD_PLUGINS=False
+# Airflow's audit log stores trigger bodies (even refused ones) masking only sensitive key names: the
+# enqueue DAG's `accounts` must be one, so a pasted secret seed is not kept there (README "Secrets").
+case ",${AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES:-}," in
+  *,accounts,*) ;;
+  *) export AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES="${AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES:+$AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES,}accounts" ;;
+esac
 # Airflow adds only plugins/ to sys.path; `include` is imported from the project root (as on Astro).
 export PYTHONPATH="$_root${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$_root/.venv/bin:$PATH"

@@ -42,7 +42,9 @@ _SHAPE_CHAR = (
 )
 _ENCODED_INVISIBLE = f"[Cc]2{_ESC}[Aa][Dd]|[Ee]2{_ESC}80{_ESC}8[B-Fb-f]|[Ee][Ff]{_ESC}[Bb][Bb]{_ESC}[Bb][Ff]"
 _SHAPE_FILL = f"(?:[\\r\\n{INVISIBLE}]|{_ESC}(?:{_ENCODED_INVISIBLE}))*"
-_GROUPED = "[Ss][A-Za-z2-7]{3}(?:[ -][A-Za-z2-7]{4}){13}"  # shown in groups of four
+# Shown in groups (single spaces or dashes between characters): exactly 56 letters ending at a token
+# boundary, so a line of space-separated addresses ("Sent GAAA…") never adds up.
+_GROUPED = "[Ss](?:[ -]?[A-Za-z2-7]){55}(?![A-Za-z2-7])"
 SEED_SHAPE = f"(?<![A-Za-z2-7])(?:{_SHAPE_S}(?:{_SHAPE_FILL}{_SHAPE_CHAR}){{55}}|{_GROUPED})"
 _SEED_SHAPE = re.compile(SEED_SHAPE)
 # Version byte 144 = 0b10010_000: the second character of every seed is A-D, a cheap pre-filter.

@@ -2,6 +2,8 @@
 
 * ``fastapi_apps``: the app from ``include.stellar_lineage.ui.app``, mounted at ``/stellar-lineage``
   (under ``[api] base_url``'s path when one is set). Every route requires a logged-in Airflow user.
+* ``fastapi_root_middlewares``: ``AccessLogRedaction`` (ui/security.py), so a secret seed typed into
+  any URL of the API server is not written to its access log.
 * ``external_views``: one entry in the Browse menu. ``url_route`` makes the UI render the page
   inside its own frame at ``/plugin/stellar-lineage``; the relative ``href`` with its trailing slash
   is resolved against the UI's base URL (without the slash Airflow's SPA answers instead).
@@ -17,16 +19,22 @@ from pathlib import Path
 from airflow.plugins_manager import AirflowPlugin
 
 from include.stellar_lineage.ui.app import create_app
+from include.stellar_lineage.ui.security import AccessLogRedaction, warn_unless_audit_log_masking
 
 ASSETS_DIR = Path(__file__).resolve().parent
 URL_PREFIX = "/stellar-lineage"
 
 lineage_stats_app = create_app(assets_dir=ASSETS_DIR, mount_path=URL_PREFIX)
+warn_unless_audit_log_masking()  # a config read, no I/O: says how to keep seeds out of the audit log
 
 
 class LineageStatsPlugin(AirflowPlugin):
     name = "stellar_lineage_stats"
     fastapi_apps = [{"app": lineage_stats_app, "url_prefix": URL_PREFIX, "name": "Stellar lineage stats"}]
+    # Inside Airflow's access-log middleware: seeds in any request's path/query are logged redacted.
+    fastapi_root_middlewares = [
+        {"middleware": AccessLogRedaction, "args": [], "kwargs": {}, "name": "Stellar seed redaction (access log)"}
+    ]
     external_views = [
         {
             "name": "Stellar lineage",

@@ -151,4 +151,5 @@ def test_enqueue_refuses_secret_seeds_at_trigger_time(dagbag):
             param.resolve([good[0], text])
     # pasted lines of addresses (CSV, JSON, one per line, muxed) are the task's job, never refused here
     pasted = [f"{good[0]}, {good[0]}", f'["{good[0]}"]', f"{good[0]}\n{good[0]}", " ".join([good[0]] * 60)]
+    pasted += ["Status PENDING " + good[0], "Sent " + good[0], f"S {good[0]}"]
     assert param.resolve(pasted) == pasted

@@ -112,6 +112,7 @@ class AirflowStandalone:
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(paused),
                 "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+                "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES": "accounts",  # as deployed: Dockerfile, scripts/env.sh
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.port),

@@ -40,5 +40,6 @@ def shapes(seed: str = DERIVED) -> dict[str, tuple[str, bool]]:
         "URL query value": ("account=" + urllib.parse.quote(seed[:20]) + "%E2%80%8B" + seed[20:], True),
         "full-width letters": ("".join(chr(ord(c) + 0xFEE0) for c in seed), True),
         "groups of four": (" ".join(seed[i : i + 4] for i in range(0, 56, 4)), True),
+        "groups of five, dashes": ("-".join(seed[i : i + 5] for i in range(0, 56, 5)), True),
         "split over two lines": (seed[:28] + "\r\n" + seed[28:], True),
     }

@@ -15,15 +15,16 @@ The policy (``CSP``), for anyone adding pages, routes or scripts:
 * ``form-action 'self'`` and ``base-uri 'none'``; ``Referrer-Policy: no-referrer`` keeps URLs out of
   Referer headers; ``X-Content-Type-Options: nosniff``.
 
-Seeds: JSON and HTML bodies are redacted (``seeds.redact_data`` on the text) before they leave, and
-after the response the request's ``path``/``query_string`` in the ASGI scope are redacted too. Airflow
-mounts this app with Starlette's ``Mount``, which passes the *same* scope dict down, and Airflow's
-access-log middleware (``http.access``) reads ``path`` and ``query_string`` from it only when the
-response is finished, so a hand-made URL holding a seed is logged redacted.
+Seeds: JSON and HTML bodies of this app are redacted before they leave. ``AccessLogRedaction`` is a
+*root* middleware of Airflow's API server (the plugin's ``fastapi_root_middlewares``): Airflow adds it
+inside its access-log middleware (``http.access``), which reads ``path`` and ``query_string`` from the
+shared ASGI scope only when the response is finished, so after the request it redacts any seed in
+them: a hand-made URL holding a seed, for any route of the server, is logged redacted.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -51,6 +52,31 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "SAMEORIGIN",  # browsers without CSP level 2
 }
 _TEXT_TYPES = ("application/json", "text/html", "text/plain")
+# Airflow's audit log stores every trigger body before the Param schema refuses it, masking only values
+# under sensitive key names; the enqueue DAG's conf key must be one (README "Secrets and hostile input").
+AUDIT_SENSITIVE_NAME = "accounts"
+
+log = logging.getLogger(__name__)
+
+
+def audit_log_masking_configured() -> bool:
+    """True if Airflow's masker treats the enqueue DAG's ``accounts`` conf key as sensitive."""
+    from airflow._shared.secrets_masker import should_hide_value_for_key
+
+    return bool(should_hide_value_for_key(AUDIT_SENSITIVE_NAME))
+
+
+def warn_unless_audit_log_masking() -> None:
+    try:
+        configured = audit_log_masking_configured()
+    except ImportError:  # not inside an Airflow API server
+        return
+    if not configured:
+        log.warning(
+            "Airflow's audit log will store enqueue form bodies unmasked (a pasted secret seed too): add "
+            "%r to [core] sensitive_var_conn_names (AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES)",
+            AUDIT_SENSITIVE_NAME,
+        )
 
 
 class SecurityMiddleware:
@@ -87,10 +113,21 @@ class SecurityMiddleware:
                 message = {"type": "http.response.body", "body": body, "more_body": False}
             await send(message)
 
+        await self.app(scope, receive, guarded_send)
+
+
+class AccessLogRedaction:
+    """Root middleware: redact seeds in the request's path and query once it is answered (module doc)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
-            await self.app(scope, receive, guarded_send)
+            await self.app(scope, receive, send)
         finally:
-            _redact_scope(scope)
+            if scope["type"] == "http":
+                _redact_scope(scope)
 
 
 def _redact_scope(scope: dict[str, Any]) -> None:
