@@ -41,7 +41,7 @@ def model_columns() -> dict[str, int]:
         "enriched.account (creates + merges)": ADDRESS * (N_CREATE + N_MERGE),
         "enriched.funder (creates only)": ADDRESS * N_CREATE,
         "enriched.starting_balance (creates only)": INT * N_CREATE,
-        "enriched.closed_at (every op)": INT * N_OPS,
+        "enriched.op_id (every op; orders creations, carries the ledger)": INT * N_OPS,
         "enriched.successful (every op)": BOOL * N_OPS,
         "history_ledgers.sequence": INT * N_LEDGERS,
         "history_ledgers.closed_at": INT * N_LEDGERS,

@@ -127,7 +127,10 @@ class _Run:
             self._release(network, account)
             return None
         except AccountNotFound as exc:
-            self._count("invalid", self.store.mark_invalid(network, account, owner=self.owner, reason=str(exc)))
+            self._count(
+                "invalid",
+                self.store.mark_invalid(network, account, owner=self.owner, reason=str(exc), source=self.source),
+            )
             log.warning("%s/%s INVALID: %s", network, account, exc)
             return None
         except TransientApiError as exc:
@@ -173,7 +176,12 @@ class _Run:
 
     def _retry(self, network: str, account: str, error: str) -> None:
         status = self.store.retry_later(
-            network, account, owner=self.owner, error=error[:500], max_retries=self.settings.max_retry_attempts
+            network,
+            account,
+            owner=self.owner,
+            error=error[:500],
+            max_retries=self.settings.max_retry_attempts,
+            source=self.source,
         )
         self._count("failed" if status == Status.FAILED.value else "retry_later", status is not None)
         log.warning("%s/%s -> %s: %s", network, account, status or "claim lost", error[:500])

@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from include.stellar_lineage.graph_resolve import GraphResolver, result_from_graph
@@ -28,6 +29,7 @@ from include.stellar_lineage.store.base import LineageStore
 log = logging.getLogger(__name__)
 
 CHUNK = 5000  # records per claim / complete_many round: one short write transaction each on SQLite
+FOLLOWUP_WORKERS = 4  # as the API path: overlap request latency; the limiter sets the pace
 GRAPH_PIPELINE = "GRAPH"
 
 
@@ -96,7 +98,14 @@ def complete_from_graph(
         counts["released"],
         len(uncovered),
     )
-    return {**counts, "uncovered": uncovered, "graph": True, "seconds": round(seconds, 3)}
+    return {
+        "complete": counts["complete"],
+        "released": counts["released"],
+        "claim_lost": counts["claim_lost"],
+        "uncovered": uncovered,
+        "graph": True,
+        "seconds": round(seconds, 3),
+    }
 
 
 def run_followups(
@@ -107,46 +116,53 @@ def run_followups(
     owner: str,
     limit: int,
     deadline: float | None = None,
+    workers: int = FOLLOWUP_WORKERS,
 ) -> dict[str, int]:
-    """Fetch the Horizon attributes of up to ``limit`` graph-completed records (one request each)."""
+    """Fetch the Horizon attributes of up to ``limit`` graph-completed records (one request each, plus
+    the optional Stellar Expert directory tags), ``workers`` at a time like the API path; the
+    host-wide rate limiter paces them."""
+    from include.stellar_lineage import ratelimit
     from include.stellar_lineage.clients import AccountNotFound
     from include.stellar_lineage.graph_delta import unchanged_since
-    from include.stellar_lineage.ratelimit import BudgetExhausted
 
-    counts: collections.Counter[str] = collections.Counter()
     claimed = store.claim_followups(
         limit, owner=owner, stale_after=dt.timedelta(minutes=settings.stuck_threshold_minutes)
     )
     resolver = GraphResolver(store, max_children=settings.bigquery_max_children)
-    for network, account in claimed:
+
+    def release(network: str, account: str, attempts: int = 2**31) -> str:
+        return "released" if store.release_followup(network, account, owner=owner, max_attempts=attempts) else "lost"
+
+    def one(network: str, account: str) -> str:
         if deadline is not None and time.monotonic() > deadline:
-            counts["released"] += int(store.release_followup(network, account, owner=owner, max_attempts=2**31))
-            continue
+            return release(network, account)
         facts = resolver.facts(network, account)
         if facts is None:  # the graph no longer covers it (reloaded without it): try again later
-            counts["released"] += int(store.release_followup(network, account, owner=owner, max_attempts=2**31))
-            continue
+            return release(network, account)
         client = client_for(network)
         try:
             state = client.horizon.account(account)
             tags = client.expert.tags(account)
         except AccountNotFound:  # merged after the snapshot: the lineage stays, the record says so
-            counts["vanished"] += int(store.finish_followup(network, account, owner=owner, result=None))
-            continue
-        except BudgetExhausted:
-            counts["released"] += int(store.release_followup(network, account, owner=owner, max_attempts=2**31))
-            continue
+            return "vanished" if store.finish_followup(network, account, owner=owner, result=None) else "lost"
+        except ratelimit.BudgetExhausted:
+            return release(network, account)
         except Exception as exc:  # noqa: BLE001 - enrichment only: the record is COMPLETE already
             log.warning("attribute follow-up %s/%s failed: %s", network, account, exc)
-            counts["retry_later"] += int(
-                store.release_followup(network, account, owner=owner, max_attempts=settings.max_retry_attempts)
-            )
-            continue
+            return "retry_later" if release(network, account, settings.max_retry_attempts) == "released" else "lost"
         result = result_from_graph(
             facts, state=state, tags=tags, unchanged_since_as_of=unchanged_since(state, facts.as_of_ledger)
         )
-        counts["attributes"] += int(store.finish_followup(network, account, owner=owner, result=result))
+        return "attributes" if store.finish_followup(network, account, owner=owner, result=result) else "lost"
+
+    def paced(item: tuple[str, str]) -> str:
+        with ratelimit.deadline(deadline):  # thread-local: set in each worker thread
+            return one(*item)
+
+    counts: collections.Counter[str] = collections.Counter()
     if claimed:
+        with ThreadPoolExecutor(max(1, min(workers, len(claimed))), thread_name_prefix="followup") as pool:
+            counts.update(pool.map(paced, claimed))
         log.info("Attribute follow-ups: %s", dict(counts))
     return {"claimed": len(claimed), **counts}
 
@@ -154,18 +170,11 @@ def run_followups(
 def followups_with_time_left(store: LineageStore, settings: Any, owner: str, deadline: float) -> dict[str, int]:
     """Run follow-ups with the time a pipeline run has left (one Horizon request each, paced by the
     host-wide limiter); the API DAG calls this after its claimed batch, so they never delay the queue."""
-    from include.stellar_lineage import ratelimit
     from include.stellar_lineage.api_pipeline import default_client_factory
 
     limit = int((deadline - time.monotonic()) * settings.horizon_requests_per_minute / 60.0)
     if limit <= 0:
         return {"claimed": 0}
-    with ratelimit.deadline(deadline):
-        return run_followups(
-            store,
-            settings,
-            default_client_factory(settings),
-            owner=f"{owner}:followups",
-            limit=limit,
-            deadline=deadline,
-        )
+    return run_followups(
+        store, settings, default_client_factory(settings), owner=f"{owner}:followups", limit=limit, deadline=deadline
+    )

@@ -85,3 +85,19 @@ class BulkContract:
         assert rec.status == Status.COMPLETE.value and rec.stellar_creator_account == A
         assert "no longer exists" in rec.last_error
         assert store.followup_depth() == 0
+
+    def test_invalid_and_failed_carry_the_pipeline_that_decided(self, store):
+        store.enqueue("public", [A, B, C])
+        store.claim_batch(10, pipeline="BIGQUERY", owner="w")
+        assert store.mark_invalid("public", B, owner="w", reason="404", source="BIGQUERY")
+        failed = store.retry_later(
+            "public", C, owner="w", error="x", max_retries=1, source="BIGQUERY_WITH_API_FALLBACK"
+        )
+        again = store.retry_later("public", A, owner="w", error="x", max_retries=3, source="API")
+        assert (failed, again) == (Status.FAILED.value, Status.PENDING.value)
+        assert store.get("public", B).pipeline_source == "BIGQUERY"
+        assert store.get("public", C).pipeline_source == "BIGQUERY_WITH_API_FALLBACK"
+        assert store.get("public", A).pipeline_source is None  # still to be decided
+        stats = store.stats("public", stuck_threshold=STALE)
+        assert stats["by_status"]["INVALID"] == 1 and stats["by_status"]["FAILED"] == 1
+        assert sum(stats["complete_by_source"].values()) == 0

@@ -9,7 +9,6 @@ network root and hub's children.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 
 import pytest
@@ -273,13 +272,47 @@ def test_accounts_missing_from_hubble_go_to_the_fallback_only(world, bigquery_em
     assert records[A["root"]].status == "COMPLETE" and records[A["root"]].stellar_creator_account is None
 
 
-def test_partition_filter_lowers_the_estimate(world, bigquery_emulator):
-    """The shim prunes MONTH partitions for @since; a later bound must cost less (sanity of the shim)."""
-    ds, store, stack = world
-    hubble = HubbleClient(scenario_settings())
-    full = hubble.dry_run([A["alice"]])
-    later = hubble.dry_run([A["alice"]], since=ds.close_time(3000) + dt.timedelta(days=40))
-    assert 0 < later < full
+def test_creation_ties_inside_one_ledger_follow_the_operation_order(hubble_tables, bigquery_emulator, tmp_path):
+    """Merged and re-created within one ledger (one closed_at): the latest operation wins, not the
+    funder that sorts first."""
+    from include.stellar_lineage.store.sqlite import SqliteLineageStore
+
+    ds = scenario_dataset()
+    first, latest = sorted([A["funder"], A["alice"]], reverse=True)  # the later funder sorts first
+    twin = address("same-ledger-twin")
+    ds.create_account(first, twin, "4", ledger=9100)
+    ds.merge(twin, first, ledger=9100)
+    ds.create_account(latest, twin, "6", ledger=9100)
+    hubble_tables(ds)
+    store = SqliteLineageStore(tmp_path / "lineage.db")
+    with running_stack(tmp_path / "rl", ds) as stack:
+        run_guarded(store, scenario_settings(), claim(store, [twin]), stack)
+    record = store.get("public", twin)
+    assert record.pipeline_source == "BIGQUERY" and record.stellar_creator_account == latest
+    creation = json.loads(record.stellar_account_attributes_json)["creation"]
+    assert creation["ledger"] == 9100 and creation["op_id"] == ds.ops[-1].id
+
+
+def test_hubble_children_carry_their_as_of_and_merge_the_horizon_delta(hubble_tables, bigquery_emulator, tmp_path):
+    from include.stellar_lineage.store.sqlite import SqliteLineageStore
+
+    ds = scenario_dataset()
+    hubble_tables(ds)  # Hubble's last load ends here
+    as_of = ds.latest_ledger
+    newer = address("child-after-hubble")
+    ds.create_account(A["alice"], newer, "2", ledger=as_of + 50)  # only Horizon knows it
+    store = SqliteLineageStore(tmp_path / "lineage.db")
+    with running_stack(tmp_path / "rl", ds) as stack:
+        run_guarded(store, scenario_settings(), claim(store, [A["alice"], A["bob"]]), stack)
+        delta_scans = stack.horizon.request_log("/payments$")
+    alice = json.loads(store.get("public", A["alice"]).child_accounts_json)
+    assert [c["account"] for c in alice["children"]] == [A["bob"], A["carol"], A["phoenix"], newer]
+    assert alice["count"] == 4 and alice["complete"] is True and alice["as_of_ledger"] == as_of
+    assert alice["source"] == "hubble+horizon"
+    bob = json.loads(store.get("public", A["bob"]).child_accounts_json)
+    assert bob == {"count": 0, "children": [], "complete": True, "source": "hubble", "as_of_ledger": as_of}
+    # one payments page, for alice only (bob's entry did not change after Hubble's load)
+    assert [(r.path.split("/")[2], r.query["order"]) for r in delta_scans] == [(A["alice"], "asc")]
 
 
 def test_hook_reaches_the_emulator_anonymously(bigquery_emulator):

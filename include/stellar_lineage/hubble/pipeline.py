@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from include.stellar_lineage.config import Settings
+from include.stellar_lineage.graph_delta import scan_after, unchanged_since
 from include.stellar_lineage.hubble import cost
 from include.stellar_lineage.hubble.query import REFERENCED_TABLES, HubbleClient, HubbleUnavailable
 from include.stellar_lineage.hubble.results import lineage_result, parse_rows
@@ -316,10 +317,18 @@ def _write_results(
             continue
         try:
             state = client.horizon.account(account)  # rate-limited like every API request
+            # Hubble's children are complete up to its last loaded ledger; what came after is
+            # Horizon's delta (one payments page), needed only if the account changed since.
+            unchanged = item.as_of_ledger is not None and unchanged_since(state, item.as_of_ledger)
+            delta = None
+            if item.as_of_ledger is not None and not unchanged:
+                delta = scan_after(client.horizon, account, item.as_of_ledger, max_pages=settings.horizon_max_pages)
             tags = client.expert.tags(account)
-            result = lineage_result(item, state, tags)
+            result = lineage_result(item, state, tags, delta=delta, unchanged=unchanged)
         except AccountNotFound as exc:  # merged for good: the same outcome as on the API path
-            summary["invalid"] += int(store.mark_invalid(network, account, owner=owner, reason=str(exc)))
+            summary["invalid"] += int(
+                store.mark_invalid(network, account, owner=owner, reason=str(exc), source=PipelineSource.BIGQUERY.value)
+            )
             continue
         except Exception as exc:  # noqa: BLE001 - transient Horizon trouble must not lose the record
             status = store.retry_later(
@@ -328,6 +337,7 @@ def _write_results(
                 owner=owner,
                 error=f"{type(exc).__name__}: {exc}"[:500],
                 max_retries=settings.max_retry_attempts,
+                source=PipelineSource.BIGQUERY.value,
             )
             summary["retry_later"] += int(status is not None)
             log.warning("%s/%s: Horizon attributes failed (%s) -> %s", network, account, exc, status)

@@ -11,7 +11,6 @@ it when no api_endpoint is given; the provider never passes one) and give the Co
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 import logging
 import re
@@ -25,9 +24,6 @@ log = logging.getLogger(__name__)
 
 SQL_PATH = Path(__file__).with_name("sql") / "hubble_lineage.sql"
 REFERENCED_TABLES = 2  # enriched_history_operations + history_ledgers (minimum billing per table)
-# Lower bound of @since: pubnet's first ledger closed 2015-09-30; nothing is older, so the whole
-# useful history is kept while the filter still lets BigQuery prune when a later bound is known.
-NETWORK_START = dt.datetime(2015, 9, 1, tzinfo=dt.timezone.utc)
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,1024}$")
 _LABEL = re.compile(r"^[\w-]{0,63}$")  # the Google provider's LABEL_REGEX
 
@@ -62,12 +58,11 @@ def lineage_sql(settings: Settings) -> str:
     )
 
 
-def query_parameters(accounts: Sequence[str], *, max_children: int, since: dt.datetime | None = None) -> list[Any]:
+def query_parameters(accounts: Sequence[str], *, max_children: int) -> list[Any]:
     from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter
 
     return [
         ArrayQueryParameter("accounts", "STRING", list(accounts)),
-        ScalarQueryParameter("since", "TIMESTAMP", since or NETWORK_START),
         ScalarQueryParameter("max_children", "INT64", int(max_children)),
     ]
 
@@ -126,7 +121,7 @@ class HubbleClient:
             log.info("BigQuery client for project %s (connection %s)", hook.project_id, self.gcp_conn_id)
         return self._client
 
-    def dry_run(self, accounts: Sequence[str], *, since: dt.datetime | None = None) -> int:
+    def dry_run(self, accounts: Sequence[str]) -> int:
         """Bytes the batch query would scan. The dry run is free and never calls result()."""
         from google.cloud.bigquery import QueryJobConfig
 
@@ -134,7 +129,7 @@ class HubbleClient:
             dry_run=True,
             use_query_cache=False,
             labels=self.labels,
-            query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children, since=since),
+            query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children),
         )
         from google.api_core.retry import Retry
 
@@ -149,16 +144,14 @@ class HubbleClient:
         )
         return int(job.total_bytes_processed or 0)
 
-    def run(
-        self, accounts: Sequence[str], *, max_bytes_billed: int, timeout_s: float, since: dt.datetime | None = None
-    ) -> JobOutcome:
+    def run(self, accounts: Sequence[str], *, max_bytes_billed: int, timeout_s: float) -> JobOutcome:
         """Run the batch job with BigQuery enforcing ``max_bytes_billed``; classify failures."""
         from google.api_core import exceptions as gexc
         from google.api_core.retry import Retry
         from google.cloud.bigquery import QueryJobConfig
 
         config = QueryJobConfig(
-            query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children, since=since),
+            query_parameters=query_parameters(accounts, max_children=self.settings.bigquery_max_children),
             labels=self.labels,
             maximum_bytes_billed=int(max_bytes_billed),
             job_timeout_ms=int(timeout_s * 1000),  # BigQuery cancels the job server-side too

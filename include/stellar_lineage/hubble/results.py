@@ -29,10 +29,12 @@ class HubbleLineage:
     created_at: dt.datetime | None = None
     creation_ledger: int | None = None
     starting_balance: str | None = None
+    creation_op_id: int | None = None
     children: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     child_total: int = 0
     found: bool = False  # a creation row was returned (or the account is the network root)
     invalid_dropped: int = 0  # child ids that were not valid G… accounts
+    as_of_ledger: int | None = None  # Hubble's last loaded ledger: children are complete up to it
 
 
 def _utc(value: Any) -> dt.datetime | None:
@@ -65,7 +67,11 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, netwo
     root = NETWORK_ROOTS.get(network)
     if root in out:
         out[root].found = True  # created at genesis: no create_account row exists anywhere
+    order: dict[str, int] = {}  # child -> op_id: children are listed in creation (operation) order
+    as_of: int | None = None
     for row in rows:
+        if row.get("as_of_ledger") is not None:
+            as_of = int(row["as_of_ledger"])
         item = out.get(row["subject"])
         if item is None:
             continue  # not ours (cannot happen with IN UNNEST(@accounts); ignored defensively)
@@ -77,9 +83,11 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, netwo
             item.creator, item.found = related, True
             item.created_at = _utc(row["created_at"])
             item.creation_ledger = None if row.get("ledger") is None else int(row["ledger"])
+            item.creation_op_id = None if row.get("op_id") is None else int(row["op_id"])
             item.starting_balance = amount(row.get("starting_balance"))
         elif row["kind"] == "child":
             item.child_total = int(row.get("child_total") or 0)
+            order[row["related"]] = int(row.get("op_id") or 0)
             item.children.append(
                 {
                     "account": related,
@@ -88,31 +96,55 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, netwo
                 }
             )
     for item in out.values():
-        item.children.sort(key=lambda c: (c["created_at"] or "", c["account"]))
+        item.children.sort(key=lambda c: (order.get(c["account"], 0), c["account"]))
         item.child_total = max(item.child_total, len(item.children))
+        item.as_of_ledger = as_of
     return out
 
 
-def lineage_result(item: HubbleLineage, state: dict[str, Any], tags: list[str]) -> LineageResult:
-    """Combine Hubble's lineage with Horizon's current state (see module doc)."""
+def lineage_result(
+    item: HubbleLineage, state: dict[str, Any], tags: list[str], *, delta: Any = None, unchanged: bool = False
+) -> LineageResult:
+    """Combine Hubble's lineage with Horizon's current state (see module doc).
+
+    Hubble's children are complete up to its ``as_of_ledger``; after it, Horizon's ``delta`` scan
+    (``graph_delta.scan_after``) adds the later children, or ``unchanged`` says the account's entry
+    was not modified since (so it created nobody since). Only then is the list complete."""
     attributes = account_attributes(state)
     attributes["creation"] = {
         "ledger": item.creation_ledger,
+        "op_id": item.creation_op_id,
         "starting_balance": item.starting_balance,
         "transaction_hash": None,
     }  # not selected: see hubble_lineage.sql header
+    children, total = list(item.children), item.child_total
+    creator, created_at = item.creator, item.created_at
+    covered_after = unchanged
+    if delta is not None:
+        if delta.creation is not None:  # merged and re-created after Hubble's last load
+            creator = delta.creation.get("funder") or delta.creation.get("source_account")
+            created_at = delta.created_at
+        known = {c["account"] for c in children}
+        new = [c for c in delta.children if c["account"] not in known]
+        children += new
+        total += len(new)
+        covered_after = delta.exhausted and not delta.gap
     return LineageResult(
-        creator=item.creator,
-        created_at=item.created_at,
+        creator=creator,
+        created_at=created_at,
         home_domain=state.get("home_domain") or None,
         xlm_balance=native_balance(state),
         attributes=attributes,
         assets=[dict(b) for b in state["balances"] if b.get("asset_type") != "native"],
         children={
-            "count": item.child_total,
-            "children": item.children,
-            "complete": len(item.children) >= item.child_total and not item.invalid_dropped,
-            "source": "hubble",
+            "count": total,
+            "children": children,
+            "complete": covered_after
+            and item.as_of_ledger is not None
+            and len(children) >= total
+            and not item.invalid_dropped,
+            "source": "hubble" if delta is None else "hubble+horizon",
+            "as_of_ledger": item.as_of_ledger,
             **({"invalid_dropped": item.invalid_dropped} if item.invalid_dropped else {}),
         },
         tags=tags,

@@ -101,15 +101,25 @@ class LineageStore(abc.ABC):
         error: str,
         max_retries: int,
         now: dt.datetime | None = None,
+        source: str | None = None,
     ) -> str | None:
         """Transient failure: retry_count+1 and PENDING, or FAILED once retry_count reaches
-        ``max_retries``. Returns the new status, or None when the claim was lost."""
+        ``max_retries``; a FAILED record carries ``source`` (the pipeline that decided) as its
+        pipeline_source. Returns the new status, or None when the claim was lost."""
 
     @abc.abstractmethod
     def mark_invalid(
-        self, network: str, account: str, *, owner: str, reason: str, now: dt.datetime | None = None
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        reason: str,
+        now: dt.datetime | None = None,
+        source: str | None = None,
     ) -> bool:
-        """PROCESSING → INVALID (the account does not exist: Horizon 404 confirmed)."""
+        """PROCESSING → INVALID (the account does not exist: Horizon 404 confirmed); ``source``, the
+        pipeline that decided, becomes its pipeline_source."""
 
     @abc.abstractmethod
     def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:

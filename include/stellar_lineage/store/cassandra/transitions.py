@@ -122,7 +122,15 @@ class TransitionsMixin:
         return True
 
     def retry_later(
-        self, network: str, account: str, *, owner: str, error: str, max_retries: int, now: dt.datetime | None = None
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        error: str,
+        max_retries: int,
+        now: dt.datetime | None = None,
+        source: str | None = None,
     ) -> str | None:
         when = q.ms(now or utcnow())
 
@@ -134,7 +142,14 @@ class TransitionsMixin:
             account,
             owner,
             "retry",
-            lambda row, token: (status(row), (row.retry_count or 0) + 1, error[:2000], token, when),
+            lambda row, token: (
+                status(row),
+                (row.retry_count or 0) + 1,
+                error[:2000],
+                (source or row.pipeline_source) if status(row) == Status.FAILED.value else row.pipeline_source,
+                token,
+                when,
+            ),
             target=status,
             when=when,
         )
@@ -144,7 +159,14 @@ class TransitionsMixin:
         return status(done)
 
     def mark_invalid(
-        self, network: str, account: str, *, owner: str, reason: str, now: dt.datetime | None = None
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        reason: str,
+        now: dt.datetime | None = None,
+        source: str | None = None,
     ) -> bool:
         when = q.ms(now or utcnow())
         done = self._guarded(
@@ -152,7 +174,7 @@ class TransitionsMixin:
             account,
             owner,
             "invalid",
-            lambda row, _t: (reason[:2000], when),
+            lambda row, _t: (reason[:2000], source or row.pipeline_source, when),
             target=lambda row: Status.INVALID.value,
             when=when,
         )

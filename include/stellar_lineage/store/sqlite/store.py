@@ -267,29 +267,47 @@ class SqliteLineageStore(SqliteGraph, SqliteFollowups, SqliteReads, LineageStore
         return done
 
     def retry_later(
-        self, network: str, account: str, *, owner: str, error: str, max_retries: int, now: dt.datetime | None = None
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        error: str,
+        max_retries: int,
+        now: dt.datetime | None = None,
+        source: str | None = None,
     ) -> str | None:
         when = ts(now or utcnow())
         with self._write() as conn:
             row = conn.execute(
                 "UPDATE lineage SET retry_count = retry_count + 1, last_error = ?,"
                 " status = CASE WHEN retry_count + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END,"
+                " pipeline_source = CASE WHEN retry_count + 1 >= ? THEN coalesce(?, pipeline_source)"
+                " ELSE pipeline_source END,"
                 " claim_owner = NULL, processing_started_at = NULL, updated_at = ?"
                 " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
                 " AND claim_owner = ? RETURNING status",
-                (error[:2000], max_retries, when, network, account, owner),
+                (error[:2000], max_retries, max_retries, source, when, network, account, owner),
             ).fetchone()
         return None if row is None else row[0]
 
     def mark_invalid(
-        self, network: str, account: str, *, owner: str, reason: str, now: dt.datetime | None = None
+        self,
+        network: str,
+        account: str,
+        *,
+        owner: str,
+        reason: str,
+        now: dt.datetime | None = None,
+        source: str | None = None,
     ) -> bool:
         return self._transition(
             network,
             account,
             owner,
-            "status = 'INVALID', last_error = ?, claim_owner = NULL, processing_started_at = NULL, updated_at = ?",
-            (reason[:2000], ts(now or utcnow())),
+            "status = 'INVALID', last_error = ?, pipeline_source = coalesce(?, pipeline_source), claim_owner = NULL,"
+            " processing_started_at = NULL, updated_at = ?",
+            (reason[:2000], source, ts(now or utcnow())),
         )
 
     def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
