@@ -112,6 +112,8 @@ def test_parse_rows_creators_children_root_and_missing():
             "starting_balance": 1.0,
             "child_total": 3,
             "ledger": 9,
+            "op_id": 9 << 32 | 1 << 12 | 1,
+            "as_of_ledger": 50,
         },
         {
             "kind": "child",
@@ -121,12 +123,15 @@ def test_parse_rows_creators_children_root_and_missing():
             "starting_balance": 1.0,
             "child_total": 3,
             "ledger": 8,
+            "op_id": 8 << 32 | 1 << 12 | 1,
+            "as_of_ledger": 50,
         },
     ]
     out = parse_rows(rows, [A, B, root], network="public")
     a = out[A]
     assert a.found and a.creator == F and a.created_at == t and a.creation_ledger == 7
-    assert [c["account"] for c in a.children] == [C1, C2]
+    assert [c["account"] for c in a.children] == [C1, C2]  # operation (creation) order
+    assert a.as_of_ledger == 50 and out[B].as_of_ledger == 50  # Hubble's last loaded ledger
     assert a.children[0] == {"account": C1, "created_at": "2020-01-02T00:00:00Z", "starting_balance": "1.0000000"}
     assert a.child_total == 3  # capped by @max_children: the count stays exact
     assert not out[B].found  # -> API fallback
