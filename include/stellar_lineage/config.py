@@ -189,6 +189,20 @@ FIELDS: tuple[Field, ...] = (
     Field("bigquery_dataset", _text, "crypto_stellar", "text", "Hubble dataset name."),
     Field("bigquery_location", _text, "US", "text", "BigQuery job location (must match the dataset)."),
     Field(
+        "bigquery_scratch_dataset",
+        _text,
+        "stellar_lineage_scratch",
+        "text",
+        "Dataset in the billing project for the graph snapshot's short-lived result tables (created if missing).",
+    ),
+    Field(
+        "graph_refresh_daily",
+        _bool,
+        "false",
+        "bool",
+        "Daily scheduled runs of the graph snapshot DAG refresh the creator graph; false skips them.",
+    ),
+    Field(
         "horizon_requests_per_minute",
         _float_at_least(0, exclusive=True),
         "60",
@@ -306,6 +320,8 @@ class Settings:
     bigquery_project: str
     bigquery_dataset: str
     bigquery_location: str
+    bigquery_scratch_dataset: str
+    graph_refresh_daily: bool
     horizon_requests_per_minute: float
     stellar_expert_requests_per_minute: float
     rate_limiter_backend: str

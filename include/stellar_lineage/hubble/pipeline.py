@@ -45,9 +45,14 @@ def estimate_batch(
     run_id: str = "",
     dry_run_only: bool = False,
     committed_usd: float = 0.0,
+    estimate: Callable[[], int] | None = None,
+    referenced_tables: int = REFERENCED_TABLES,
 ) -> dict[str, Any]:
     """Dry-run one query's accounts and decide. ``committed_usd``: what earlier chunks of the same run
-    were approved for, counted against today's budget. Returns the decision as a JSON-able dict."""
+    were approved for, counted against today's budget. Returns the decision as a JSON-able dict.
+
+    ``estimate`` replaces the batch query's dry run by another query's (the creator graph), which
+    then goes through the same limits, daily budget and spend ledger."""
     if network not in HUBBLE_NETWORKS:
         return {
             "decision": cost.REFUSED_NETWORK,
@@ -75,7 +80,7 @@ def estimate_batch(
             "query; accounts created after it go through Horizon",
         }
     try:
-        estimate = hubble.dry_run(accounts)
+        estimate_bytes = estimate() if estimate is not None else hubble.dry_run(accounts)
     except Exception as exc:  # noqa: BLE001 - no estimate means no spend: refuse, never guess
         # Credentials, quota, network, bad SQL: without an estimate nothing may be billed, so the
         # batch is refused like an over-limit one and goes through the API path.
@@ -105,7 +110,7 @@ def estimate_batch(
             "dry_run_only": dry_run_only,
         }
     spent = float(store.spend_summary().get("today_usd") or 0.0) + committed_usd
-    decision = cost.decide(estimate, settings, spent_today_usd=spent, referenced_tables=REFERENCED_TABLES)
+    decision = cost.decide(estimate_bytes, settings, spent_today_usd=spent, referenced_tables=referenced_tables)
     ledger_decision = cost.DRY_RUN_ONLY if dry_run_only else decision.decision
     store.record_spend(
         SpendEntry(
@@ -123,7 +128,7 @@ def estimate_batch(
         "Dry run for %d %s accounts: %d bytes (billable %d) = $%.6f; spent today $%.4f -> %s (%s)",
         len(accounts),
         network,
-        estimate,
+        estimate_bytes,
         decision.billable_bytes,
         decision.estimate_usd,
         spent,

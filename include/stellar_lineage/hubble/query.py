@@ -36,26 +36,33 @@ class HubbleUnavailable(RuntimeError):
         self.reason = reason
 
 
-@functools.lru_cache(maxsize=1)
-def _sql_template() -> str:
+@functools.lru_cache(maxsize=8)
+def _sql_template(path: Path = SQL_PATH) -> str:
     # Full-line comments are stripped: bqemulator counts @names inside comments as parameters
     # (and the request gets smaller). Inline SQL stays byte-for-byte as written in the .sql file.
-    lines = SQL_PATH.read_text().splitlines()
+    lines = path.read_text().splitlines()
     return "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip() + "\n"
 
 
-def lineage_sql(settings: Settings) -> str:
-    """The batch query with table identifiers from validated settings (values stay parameters)."""
+def lineage_sql(settings: Settings, path: Path = SQL_PATH) -> str:
+    """A query of ``hubble/sql/`` (default: the batch query) with table identifiers from validated
+    settings (values stay parameters)."""
     project, dataset = settings.bigquery_project, settings.bigquery_dataset
     for name, value in (("bigquery_project", project), ("bigquery_dataset", dataset)):
-        if not _IDENTIFIER.match(value):
-            raise ValueError(f"stellar_lineage_{name} = {value!r} is not a BigQuery identifier")
+        check_identifier(name, value)
     return (
-        _sql_template()
+        _sql_template(path)
         .replace("{project}", project)
         .replace("{dbt_dataset}", f"{dataset}_dbt")
         .replace("{dataset}", dataset)
     )
+
+
+def check_identifier(name: str, value: str) -> str:
+    """BigQuery cannot take table names as parameters: identifiers are checked, then formatted in."""
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"stellar_lineage_{name} = {value!r} is not a BigQuery identifier")
+    return value
 
 
 def query_parameters(accounts: Sequence[str], *, max_children: int) -> list[Any]:
