@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import random
+import time
 from typing import Any
 
 from stellar_sdk import MuxedAccount, StrKey
@@ -251,7 +252,18 @@ def load_ndjson(client: Any, table: str, rows: list[dict[str, Any]]) -> None:
         source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
         write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
     )
+    before = _count(client, table)
     client.load_table_from_file(payload, table, job_config=config).result(timeout=900)
+    # the load job reports DONE before every reader sees the rows under load: wait until they do
+    deadline = time.monotonic() + 120
+    while (seen := _count(client, table)) < before + len(rows):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{table}: {seen} rows visible, expected {before + len(rows)}")
+        time.sleep(0.5)
+
+
+def _count(client: Any, table: str) -> int:
+    return int(next(iter(client.query(f"SELECT COUNT(*) FROM `{table}`").result()))[0])
 
 
 def load_world(client: Any, project: str, dataset: str, world: World) -> None:

@@ -64,7 +64,8 @@ def estimate_batch(
             "network": network,
             "reason": f"Hubble has no {network} data; the batch goes through the API path",
         }
-    graph = store.graph_state(network) if hasattr(store, "graph_state") else None
+    # (the graph's own snapshot/refresh query, ``estimate`` given, is always estimated)
+    graph = store.graph_state(network) if estimate is None else None
     if graph is not None:
         # Accounts the graph covers resolve from the edge table (graph_resolve); the others were created
         # after its as_of ledger, i.e. recently, which Horizon's retained history answers for free.
