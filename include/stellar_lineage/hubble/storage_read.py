@@ -57,7 +57,7 @@ class StreamPosition:
 
 def open_session(client: Any, *, billing_project: str, table: str, max_streams: int = MAX_STREAMS) -> StreamPosition:
     """A new ARROW read session over ``project.dataset.table``."""
-    from google.cloud.bigquery_storage import types
+    from google.cloud.bigquery_storage_v1 import types
 
     project, dataset, name = table.split(".")
     session = client.create_read_session(

@@ -38,6 +38,7 @@ class GraphCostGuardOperator(HubbleCostGuardOperator):
         dry_only = str(self.dry_run_only).strip().lower() in ("true", "1", "yes")
         with task_store() as (settings, store):
             graph = plan(store, self.network, str(self.mode))
+            decision: dict[str, Any]
             if graph.resume is not None:
                 decision = {
                     "decision": "resume",
