@@ -101,7 +101,7 @@ class GraphHubble:
         return self.hubble.client
 
     def _labels(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in (self.settings.bigquery_job_labels or {}).items()}
+        return dict(self.hubble.labels)  # bigquery_job_labels (+ airflow-dag/task), as on every job
 
     def dry_run(self, graph: GraphPlan) -> int:
         from google.api_core.retry import Retry

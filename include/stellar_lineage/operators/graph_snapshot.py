@@ -33,7 +33,7 @@ class GraphCostGuardOperator(HubbleCostGuardOperator):
     def choose_branch(self, context: Context) -> str | None:
         from include.stellar_lineage.hubble.graph import REFERENCED_TABLES, GraphHubble, plan
         from include.stellar_lineage.hubble.pipeline import estimate_batch
-        from include.stellar_lineage.hubble.query import HubbleClient
+        from include.stellar_lineage.hubble.query import HubbleClient, job_labels
 
         dry_only = str(self.dry_run_only).strip().lower() in ("true", "1", "yes")
         with task_store() as (settings, store):
@@ -48,7 +48,14 @@ class GraphCostGuardOperator(HubbleCostGuardOperator):
                     "reason": f"resuming {graph.resume['snapshot_id']} from {graph.resume['table']}: no new query",
                 }
             else:
-                hubble = GraphHubble(settings, HubbleClient(settings, gcp_conn_id=self.gcp_conn_id))
+                hubble = GraphHubble(
+                    settings,
+                    HubbleClient(
+                        settings,
+                        gcp_conn_id=self.gcp_conn_id,
+                        labels=job_labels(settings, dag_id=self.dag_id, task_id=self.task_id),
+                    ),
+                )
                 decision = estimate_batch(
                     store,
                     settings,
@@ -102,13 +109,20 @@ class GraphLoadOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from include.stellar_lineage.hubble.graph import GraphHubble, plan
         from include.stellar_lineage.hubble.graph_load import run_graph_load
-        from include.stellar_lineage.hubble.query import HubbleClient
+        from include.stellar_lineage.hubble.query import HubbleClient, job_labels
         from include.stellar_lineage.hubble.storage_read import read_client
 
         guard: dict[str, Any] = self.decision or {}
         with task_store() as (settings, store):
             graph = plan(store, str(self.network), str(self.mode))  # a retry finds its own cursor here
-            hubble = GraphHubble(settings, HubbleClient(settings, gcp_conn_id=self.gcp_conn_id))
+            hubble = GraphHubble(
+                settings,
+                HubbleClient(
+                    settings,
+                    gcp_conn_id=self.gcp_conn_id,
+                    labels=job_labels(settings, dag_id=self.dag_id, task_id=self.task_id),
+                ),
+            )
             return run_graph_load(
                 store,
                 settings,
