@@ -110,8 +110,10 @@ def _skeleton(text: str) -> tuple[str, list[Span] | None]:
 
 def find_seeds(text: str) -> list[Span]:
     """Sorted, merged ``(start, end)`` spans of ``text`` that spell a valid secret seed."""
-    if len(text) < SEED_LENGTH or not _MAY_START.search(text) or len(_ALNUM_ISH.findall(text)) < SEED_LENGTH:
-        return []  # every shape of a seed keeps at least 56 letters or digits
+    if len(text) < SEED_LENGTH or not _MAY_START.search(text):
+        return []
+    if len(text) < 4 * SEED_LENGTH and len(_ALNUM_ISH.findall(text)) < SEED_LENGTH:
+        return []  # every shape of a seed keeps at least 56 letters or digits (checked on short text only)
     found: list[Span] = []
     for m in _CANDIDATE.finditer(text):
         if _is_seed(m.group(1)):
