@@ -34,7 +34,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from include.stellar_lineage.assets import LINEAGE_QUEUE
-from include.stellar_lineage.dag_defaults import DEFAULT_ARGS
+from include.stellar_lineage.dag_defaults import API_MAX_CONSECUTIVE_FAILED_RUNS, DEFAULT_ARGS
 from include.stellar_lineage.operators.api_finish import FinishClaimedOperator
 from include.stellar_lineage.operators.claim import ClaimLineageBatchOperator
 from include.stellar_lineage.operators.followups import AttributeFollowupsOperator
@@ -52,7 +52,7 @@ from include.stellar_lineage.runtime import RUN_SPAN_SECONDS
     # An asset-triggered run (a new request) counts as one of them: claims are atomic and the
     # limiter host-wide, so it never shares a record with a cron run or exceeds the budget.
     max_active_runs=2,
-    max_consecutive_failed_dag_runs=15,
+    max_consecutive_failed_dag_runs=API_MAX_CONSECUTIVE_FAILED_RUNS,
     # process_batch stops RUN_SPAN_SECONDS after the slot; attribute_followups (<= 25 s) may follow.
     dagrun_timeout=dt.timedelta(seconds=RUN_SPAN_SECONDS + 55),
     default_args={**DEFAULT_ARGS, "retry_delay": dt.timedelta(seconds=5), "retry_exponential_backoff": False},

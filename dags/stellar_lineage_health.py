@@ -4,8 +4,11 @@
 Fails — so Airflow's normal alerting fires (`email_on_failure`, `on_failure_callback`, notifiers) —
 when PENDING work exists but nothing completed for `stellar_lineage_health_max_minutes_without_progress`,
 when more than `stellar_lineage_health_max_stuck` records are stuck in PROCESSING, or when the
-BigQuery daily budget is exhausted. The failure message says what is wrong and what to do.
-Reads only store aggregates; touches no record.
+BigQuery daily budget is exhausted, when a provider's circuit breaker is open, when more than
+`stellar_lineage_health_max_failed_per_hour` records became FAILED in the last hour, or when API runs
+keep failing on a configuration fault (Airflow auto-pauses the API DAG after 15 in a row). The
+failure message says what is wrong and what to do. It also runs stuck recovery and the FAILED retry
+timer, so pausing a pipeline DAG does not stop them.
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ def stellar_lineage_health():
         from include.stellar_lineage.health import check_health
         from include.stellar_lineage.runtime import task_store
 
+        from include.stellar_lineage.api_claim import recover
+
         with task_store() as (settings, store):
+            recover(store, settings)  # also here: pausing a pipeline DAG does not stop recovery
             report = check_health(store, settings)
         if report["problems"]:
             # AirflowFailException: a failed check is an answer, not a flake; do not retry it.

@@ -41,6 +41,14 @@ def airflow_db():
     return _home
 
 
+@pytest.fixture(autouse=True)
+def host_state_dir(tmp_path, monkeypatch):
+    """Host-wide state (rate limiter, circuit breakers) per test: an opened breaker never leaks."""
+    path = tmp_path / "host-state"
+    monkeypatch.setenv("STELLAR_LINEAGE_RATELIMIT_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def sqlite_store(tmp_path):
     from include.stellar_lineage.store.sqlite import SqliteLineageStore

@@ -10,9 +10,13 @@ processes it next, depth first, so a user's chain reaches the root before new ch
 rate limiter paces every HTTP request; a deadline safely inside the DAG's interval stops new work,
 and whatever was claimed but not attempted is released back to PENDING. Nothing is left PROCESSING.
 
-Outcome per record: COMPLETE; INVALID only for a confirmed Horizon 404; transient faults (429, 5xx,
-timeouts, malformed bodies, anything unexpected) → ``retry_later`` (PENDING with retry+1, FAILED at
-the cap).
+Outcome per record (``faults.py`` says whose fault an error is): COMPLETE; INVALID only for a 404 on
+``/accounts/{id}``; a provider fault (5xx/timeouts/connection errors/429 storms, or an open breaker)
+releases the record without a retry charge, unless the same provider answered other records after it
+in this run (then it is this record's problem: ``retry_later``); record faults (malformed bodies, no
+creator anywhere, anything unexpected) → ``retry_later`` (PENDING with retry+1 and a backoff, FAILED at
+the cap); a configuration fault (401/403, limiter/breaker/store unusable, bad Connection) stops the run:
+everything held goes back to PENDING untouched and ``RunConfigurationError`` names cause and fix.
 """
 
 from __future__ import annotations
@@ -26,7 +30,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from include.stellar_lineage import graph_resolve
+from include.stellar_lineage.breaker import EXPERT_KEY, ProviderBreakers, breakers_from_settings, horizon_key
+from include.stellar_lineage.clients.http import StellarApiError
 from include.stellar_lineage.config import Settings
+from include.stellar_lineage.faults import (
+    ClientSetupError,
+    Fault,
+    RunConfigurationError,
+    classify,
+    explain,
+    retry_backoff,
+)
+from include.stellar_lineage.api_claim import record_run
+from include.stellar_lineage.lease import claim_lease
 from include.stellar_lineage.records import NETWORK_ROOTS, LineageResult, Status
 from include.stellar_lineage.store.base import LineageStore
 from include.stellar_lineage.payloads import ClaimedRecord
@@ -37,6 +53,17 @@ log = logging.getLogger(__name__)
 # batches and to decide whether the deadline leaves room for one more account.
 HORIZON_REQUESTS_PER_ACCOUNT = 2
 MAX_WORKERS = 4
+SUMMARY_KEYS = (
+    "complete",
+    "climbed",
+    "invalid",
+    "retry_later",
+    "failed",
+    "released",
+    "provider_released",
+    "breaker_released",
+    "claim_lost",
+)
 
 
 class LineageFetcher(Protocol):
@@ -46,7 +73,8 @@ class LineageFetcher(Protocol):
 ClientFactory = Callable[[str], LineageFetcher]
 
 
-def default_client_factory(settings: Settings) -> ClientFactory:
+def default_client_factory(settings: Settings, breakers: ProviderBreakers | None = None) -> ClientFactory:
+    """Clients from the Airflow Connections, one per network, reporting to the host-wide breakers."""
     from include.stellar_lineage.clients import build_api_client
 
     cache: dict[str, LineageFetcher] = {}
@@ -55,7 +83,10 @@ def default_client_factory(settings: Settings) -> ClientFactory:
     def factory(network: str) -> LineageFetcher:
         with lock:
             if network not in cache:
-                cache[network] = build_api_client(network, settings)
+                try:
+                    cache[network] = build_api_client(network, settings, breakers=breakers)
+                except ValueError as exc:  # a Connection without host, an unknown network
+                    raise ClientSetupError(str(exc)) from exc
             return cache[network]
 
     return factory
@@ -85,14 +116,21 @@ class _Run:
         deadline: float | None,
         client_for: ClientFactory,
         climb: bool,
+        breakers: ProviderBreakers | None,
     ) -> None:
         self.store, self.settings, self.source, self.owner = store, settings, source, owner
         self.pipeline, self.deadline, self.client_for, self.climb = pipeline, deadline, client_for, climb
+        self.breakers = breakers
         self.pending: collections.deque[tuple[str, str]] = collections.deque()
         self.lock = threading.Lock()
         self.seen: set[tuple[str, str]] = set()
         self.counts: collections.Counter[str] = collections.Counter()
         self.completed: list[dict[str, str]] = []
+        self.fatal: tuple[BaseException, str] | None = None  # first configuration fault, and its network
+        # provider -> records completed with its answers in this run; a provider fault is the record's
+        # own only if the provider answered others after it (see settle_suspects)
+        self.answered: collections.Counter[str] = collections.Counter()
+        self.suspects: list[tuple[str, str, str, str, int]] = []  # network, account, provider, error, mark
 
     def time_left(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
@@ -108,38 +146,55 @@ class _Run:
             account: str | None  # the claimed account, then each creator this worker climbs to
             while (item := self.next_item()) is not None:
                 network, account = item
-                while account is not None:
-                    if self.time_left() < seconds_per_account(self.settings):
-                        self._release(network, account)
-                        break
-                    account = self._process(network, account)
+                try:
+                    while account is not None:
+                        if self.fatal is not None or self.time_left() < seconds_per_account(self.settings):
+                            self._release(network, account)
+                            break
+                        if self.breakers is not None and self.breakers.is_open(horizon_key(network)):
+                            self._count("breaker_released", self.store.release(network, account, owner=self.owner))
+                            break
+                        account = self._process(network, account)
+                except Exception as exc:  # noqa: BLE001 - a store call failed: the store is unusable
+                    self._stop(exc, network)
+
+    def _stop(self, exc: BaseException, network: str) -> None:
+        with self.lock:
+            if self.fatal is None:
+                self.fatal = (exc, network)
+        log.error("Configuration fault, stopping the run: %s: %s", type(exc).__name__, exc)
 
     def _process(self, network: str, account: str) -> str | None:
         """Process one claimed account; return the creator this worker claimed next, if any."""
-        from include.stellar_lineage.clients import AccountNotFound, TransientApiError
-
-        from include.stellar_lineage.ratelimit import BudgetExhausted
-
         try:
             result = self.client_for(network).fetch_lineage(account)
-        except BudgetExhausted as exc:  # the rate budget runs out before the deadline: next run
-            log.info("%s/%s released: %s", network, account, exc)
-            self._release(network, account)
+        except Exception as exc:  # noqa: BLE001 - every error is classified; none loses the record
+            fault = classify(exc)
+            if fault is Fault.INVALID:
+                self._count(
+                    "invalid",
+                    self.store.mark_invalid(network, account, owner=self.owner, reason=str(exc), source=self.source),
+                )
+                log.warning("%s/%s INVALID: %s", network, account, exc)
+            elif fault is Fault.DEADLINE:  # the rate budget runs out before the deadline: next run
+                log.info("%s/%s released: %s", network, account, exc)
+                self._release(network, account)
+            elif fault is Fault.CONFIG:
+                self._release(network, account)
+                self._stop(exc, network)
+            elif fault is Fault.PROVIDER:
+                provider = getattr(exc, "provider", horizon_key(network))
+                with self.lock:  # decided at the end of the run, see settle_suspects
+                    self.suspects.append((network, account, provider, str(exc), self.answered[provider]))
+            else:
+                if not isinstance(exc, StellarApiError):
+                    log.exception("Unexpected error for %s/%s; will retry later", network, account)
+                self._retry(network, account, f"{type(exc).__name__}: {exc}")
             return None
-        except AccountNotFound as exc:
-            self._count(
-                "invalid",
-                self.store.mark_invalid(network, account, owner=self.owner, reason=str(exc), source=self.source),
-            )
-            log.warning("%s/%s INVALID: %s", network, account, exc)
-            return None
-        except TransientApiError as exc:
-            self._retry(network, account, f"{type(exc).__name__}: {exc}")
-            return None
-        except Exception as exc:  # noqa: BLE001 - any other fault must not lose the record
-            log.exception("Unexpected error for %s/%s; will retry later", network, account)
-            self._retry(network, account, f"{type(exc).__name__}: {exc}")
-            return None
+        with self.lock:
+            self.answered[horizon_key(network)] += 1
+            if result.tags is not None or result.creator_source == "stellar_expert":
+                self.answered[EXPERT_KEY] += 1
         source = graph_resolve.pipeline_source(result, self.source)  # BIGQUERY when the graph answered
         if not self.store.complete(network, account, owner=self.owner, result=result, source=source):
             log.warning("%s/%s: claim lost before completion (recovered as stuck?)", network, account)
@@ -182,12 +237,29 @@ class _Run:
             error=error[:500],
             max_retries=self.settings.max_retry_attempts,
             source=self.source,
+            backoff=retry_backoff(self.settings),
         )
         self._count("failed" if status == Status.FAILED.value else "retry_later", status is not None)
         log.warning("%s/%s -> %s: %s", network, account, status or "claim lost", error[:500])
 
     def _release(self, network: str, account: str) -> None:
         self._count("released", self.store.release(network, account, owner=self.owner))
+
+    def settle_suspects(self) -> None:
+        """Records that hit a provider fault: charged (record-level) only if that provider answered other
+        records after the fault and its breaker is closed - then the provider works and this account
+        does not; otherwise released without a charge (an outage is nobody's record's fault)."""
+        for network, account, provider, error, mark in self.suspects:
+            healthy = self.answered[provider] > mark and not (self.breakers and self.breakers.is_open(provider))
+            if healthy and self.fatal is None:
+                self._retry(network, account, f"ProviderUnavailable (others answered): {error}")
+            else:
+                self._count("provider_released", self.store.release(network, account, owner=self.owner))
+                log.warning("%s/%s released without a retry charge: %s", network, account, error[:300])
+
+    def release_remaining(self) -> None:
+        while (item := self.next_item()) is not None:
+            self._release(*item)
 
     def _count(self, key: str, happened: bool) -> None:
         if happened:
@@ -207,11 +279,23 @@ def process_claimed(
     client_factory: ClientFactory | None = None,
     climb: bool = True,
     workers: int = MAX_WORKERS,
+    breakers: ProviderBreakers | None = None,
 ) -> dict[str, Any]:
     """Process records this owner has claimed (``[{"network", "account"}]``); see module doc.
 
     ``deadline`` is a ``time.monotonic()`` value. Returns counts per outcome and the completed list.
+    ``breakers`` defaults to the host-wide ones of ``settings`` (tests pass their own). Raises
+    ``RunConfigurationError`` (after releasing everything held, uncharged) on a configuration fault.
     """
+    held = store.held_by(claimed, owner)
+    if breakers is None:
+        try:
+            breakers = breakers_from_settings(settings)
+        except Exception as exc:  # noqa: BLE001 - classified: the breaker state is unusable
+            _release_all(store, held, owner)
+            error = RunConfigurationError(explain(exc, next(iter(held), "")))
+            record_run(settings, error)
+            raise error from exc
     run = _Run(
         store,
         settings,
@@ -219,10 +303,12 @@ def process_claimed(
         owner,
         pipeline or source,
         deadline,
-        graph_resolve.graph_aware_factory(client_factory or default_client_factory(settings), store, settings),
+        graph_resolve.graph_aware_factory(
+            client_factory or default_client_factory(settings, breakers), store, settings
+        ),
         climb,
+        breakers,
     )
-    held = store.held_by(claimed, owner)
     graph_done = 0
     if settings.graph_mode and hasattr(store, "graph_state"):  # covered records need no request at all
         from include.stellar_lineage.graph_mode import complete_from_graph
@@ -240,13 +326,16 @@ def process_claimed(
     n_workers = max(1, min(workers, len(run.pending)))
     started = time.monotonic()
     if run.pending:
-        with ThreadPoolExecutor(n_workers, thread_name_prefix="lineage") as pool:
+        lease = claim_lease(store, claimed, owner, stuck_threshold_s=settings.stuck_threshold_minutes * 60)
+        with lease, ThreadPoolExecutor(n_workers, thread_name_prefix="lineage") as pool:
             for future in [pool.submit(run.worker) for _ in range(n_workers)]:
                 future.result()
-    summary: dict[str, Any] = {
-        key: run.counts.get(key, 0)
-        for key in ("complete", "climbed", "invalid", "retry_later", "failed", "released", "claim_lost")
-    }
+    try:
+        run.release_remaining()
+        run.settle_suspects()
+    except Exception as exc:  # noqa: BLE001 - the store failed while settling: report it as such
+        run.fatal = run.fatal or (exc, "")
+    summary: dict[str, Any] = {key: run.counts.get(key, 0) for key in SUMMARY_KEYS}
     summary.update(
         claimed=len(claimed),
         seconds=round(time.monotonic() - started, 2),
@@ -255,4 +344,20 @@ def process_claimed(
         graph_complete=graph_done,
     )
     log.info("API path (%s): %s", source, {k: v for k, v in summary.items() if k != "completed"})
+    if run.fatal is not None:
+        exc, network = run.fatal
+        error = RunConfigurationError(
+            f"{explain(exc, network)} The {summary['claimed']} records claimed by this run went back to "
+            "PENDING without a retry charge."
+        )
+        record_run(settings, error, breakers)
+        raise error from exc
+    if source == "API":
+        record_run(settings, None, breakers)
     return summary
+
+
+def _release_all(store: LineageStore, held: dict[str, list[str]], owner: str) -> None:
+    for network, accounts in held.items():
+        for account in accounts:
+            store.release(network, account, owner=owner)

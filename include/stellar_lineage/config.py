@@ -262,6 +262,56 @@ FIELDS: tuple[Field, ...] = (
         "max_retry_attempts", _int_at_least(0), "3", "int >= 0", "Transient failures before a record becomes FAILED."
     ),
     Field(
+        "breaker_failure_threshold",
+        _int_at_least(1),
+        "5",
+        "int >= 1",
+        "Consecutive provider faults (5xx, timeouts, connection errors, 429 beyond Retry-After) across records "
+        "that open a provider's circuit breaker: runs then claim nothing for it and charge no retries.",
+    ),
+    Field(
+        "breaker_probe_interval_seconds",
+        _int_at_least(1),
+        "120",
+        "int >= 1",
+        "While a breaker is open, at most one probe request per this many seconds (host-wide).",
+    ),
+    Field(
+        "retry_backoff_base_seconds",
+        _int_at_least(0),
+        "120",
+        "int >= 0",
+        "Delay before a record-level transient failure is retried; doubles per retry (with jitter).",
+    ),
+    Field(
+        "retry_backoff_max_seconds",
+        _int_at_least(0),
+        "21600",
+        "int >= 0",
+        "Upper bound of the per-record retry delay.",
+    ),
+    Field(
+        "failed_retry_interval_hours",
+        _float_at_least(0, exclusive=True),
+        "24",
+        "float > 0",
+        "FAILED records are re-queued automatically this long after they failed.",
+    ),
+    Field(
+        "failed_retry_max_rounds",
+        _int_at_least(0),
+        "3",
+        "int >= 0",
+        "Automatic re-queues per FAILED record (0 = never; the retry-all-FAILED action has no limit).",
+    ),
+    Field(
+        "health_max_failed_per_hour",
+        _int_at_least(0),
+        "20",
+        "int >= 0",
+        "Health check fails when more records than this became FAILED in the last hour.",
+    ),
+    Field(
         "store_backend", _choice("sqlite", "cassandra"), "sqlite", "sqlite | cassandra", "Where lineage records live."
     ),
     Field("sqlite_path", _text, "", "path", "SQLite store file; empty = $AIRFLOW_HOME/stellar_lineage.db."),
@@ -331,6 +381,13 @@ class Settings:
     http_max_attempts: int
     stuck_threshold_minutes: int
     max_retry_attempts: int
+    breaker_failure_threshold: int
+    breaker_probe_interval_seconds: int
+    retry_backoff_base_seconds: int
+    retry_backoff_max_seconds: int
+    failed_retry_interval_hours: float
+    failed_retry_max_rounds: int
+    health_max_failed_per_hour: int
     store_backend: str
     sqlite_path: str
     cassandra_conn_id: str

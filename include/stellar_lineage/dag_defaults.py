@@ -12,6 +12,10 @@ DEFAULT_ARGS = {
     "max_retry_delay": dt.timedelta(minutes=2),
 }
 
+# Airflow pauses the API DAG after this many failed runs in a row (max_consecutive_failed_dag_runs);
+# the health check says so, with the cause of the last failure.
+API_MAX_CONSECUTIVE_FAILED_RUNS = 15
+
 ALLOWED_TAGS = frozenset(
     {
         "stellar-lineage",

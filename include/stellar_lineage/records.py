@@ -78,7 +78,7 @@ class LineageResult:
     # {"count": int, "children": [{"account", "created_at", "starting_balance"}...],
     #  "complete": bool, "source": "horizon"|"hubble"}
     children: dict[str, Any] = dataclasses.field(default_factory=dict)
-    tags: list[str] = dataclasses.field(default_factory=list)
+    tags: list[str] | None = dataclasses.field(default_factory=list)  # None: directory unavailable, unknown
     creator_source: str | None = None  # "horizon" | "stellar_expert" | "hubble" | "genesis"
 
 
@@ -105,6 +105,8 @@ class LineageRecord:
     claim_pipeline: str | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    next_attempt_at: dt.datetime | None = None  # PENDING but not claimable before this (retry backoff)
+    failed_rounds: int = 0  # automatic re-queues out of FAILED so far
 
     @property
     def key(self) -> tuple[str, str]:

@@ -21,6 +21,7 @@ EXPECTED = {
     "stellar_lineage_api_pipeline",
     "stellar_lineage_bigquery_pipeline",
     "stellar_lineage_health",
+    "stellar_lineage_retry_failed",
 }
 
 

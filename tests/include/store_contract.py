@@ -199,6 +199,102 @@ class StoreContract:
         rec = store.get("public", B)
         assert rec.status == "PENDING" and rec.retry_count == 0 and rec.claim_owner is None
 
+    def test_retry_backoff_sets_next_attempt_and_claims_skip_rows_not_due(self, store):
+        store.enqueue("public", [B, C])
+        now = utcnow().replace(microsecond=0)
+        assert len(store.claim_batch(10, pipeline="API", owner="w1", now=now)) == 2
+        backoff = lambda n: dt.timedelta(minutes=2 * 2 ** (n - 1))  # noqa: E731
+        assert store.retry_later("public", B, owner="w1", error="bad body", max_retries=3, now=now, backoff=backoff)
+        assert store.release("public", C, owner="w1", now=now)
+        rec = store.get("public", B)
+        assert rec.status == "PENDING" and rec.retry_count == 1 and rec.next_attempt_at == now + dt.timedelta(minutes=2)
+        soon = now + dt.timedelta(minutes=1)
+        assert [r.stellar_account for r in store.claim_batch(10, pipeline="API", owner="w2", now=soon)] == [C]
+        assert store.claim_batch(1, pipeline="API", owner="w2", network="public", accounts=[B], now=soon) == []
+        assert store.get("public", B).status == "PENDING"
+        due = now + dt.timedelta(minutes=2)
+        assert [r.stellar_account for r in store.claim_batch(10, pipeline="API", owner="w3", now=due)] == [B]
+        # the second failure doubles the delay; the cap makes it FAILED without a delay
+        assert store.retry_later("public", B, owner="w3", error="bad", max_retries=3, now=due, backoff=backoff)
+        assert store.get("public", B).next_attempt_at == due + dt.timedelta(minutes=4)
+        later = due + dt.timedelta(minutes=4)
+        assert store.claim_batch(1, pipeline="API", owner="w4", network="public", accounts=[B], now=later)
+        assert store.retry_later("public", B, owner="w4", error="bad", max_retries=3, now=later, backoff=backoff) == (
+            "FAILED"
+        )
+
+    def test_breaker_released_claims_charge_nothing_and_are_claimable_at_once(self, store):
+        store.enqueue("public", [B])
+        now = utcnow()
+        store.claim_batch(1, pipeline="API", owner="w1", now=now)
+        assert store.release("public", B, owner="w1", now=now)
+        rec = store.get("public", B)
+        assert rec.retry_count == 0 and rec.last_error is None and rec.next_attempt_at is None
+        assert [r.stellar_account for r in store.claim_batch(1, pipeline="API", owner="w2", now=now)] == [B]
+
+    def test_rerequest_clears_backoff(self, store):
+        store.enqueue("public", [B])
+        now = utcnow()
+        store.claim_batch(1, pipeline="API", owner="w", now=now)
+        store.retry_later("public", B, owner="w", error="x", max_retries=1)
+        store.enqueue("public", [B])  # FAILED, re-requested
+        rec = store.get("public", B)
+        assert rec.status == "PENDING" and rec.next_attempt_at is None and rec.retry_count == 0
+
+    def _fail(self, store, account, now):
+        store.claim_batch(1, pipeline="API", owner="w", network="public", accounts=[account], now=now)
+        assert store.retry_later("public", account, owner="w", error="bad body", max_retries=1, now=now) == "FAILED"
+
+    def test_failed_requeue_on_a_timer_is_bounded_and_retry_all_is_not(self, store):
+        store.enqueue("public", [B, C, A])
+        t0 = utcnow().replace(microsecond=0)
+        self._fail(store, B, t0)
+        self._fail(store, C, t0 + dt.timedelta(hours=2))
+        store.claim_batch(1, pipeline="API", owner="w", network="public", accounts=[A], now=t0)
+        store.mark_invalid("public", A, owner="w", reason="404", now=t0)
+        day = dt.timedelta(hours=24)
+        # the timer: only records FAILED for longer than the interval, INVALID never
+        now = t0 + day + dt.timedelta(hours=1)
+        assert store.requeue_failed(failed_before=now - day, max_rounds=1, now=now) == [("public", B)]
+        rec = store.get("public", B)
+        assert (rec.status, rec.retry_count, rec.failed_rounds, rec.next_attempt_at) == ("PENDING", 0, 1, None)
+        assert rec.last_error == "bad body"  # kept: why it failed before
+        assert store.get("public", A).status == "INVALID"
+        assert store.stats("public", stuck_threshold=STUCK)["by_status"]["FAILED"] == 1
+        # it fails again: the bound (1 automatic round) keeps it FAILED
+        self._fail(store, B, now)
+        later = now + 2 * day
+        assert store.requeue_failed(failed_before=later - day, max_rounds=1, now=later) == [("public", C)]
+        assert store.get("public", B).status == "FAILED"
+        # "retry all FAILED": every FAILED record, whatever its rounds, not counted
+        assert store.requeue_failed(failed_before=None, now=later) == [("public", B)]
+        assert store.get("public", B).failed_rounds == 1 and store.get("public", B).status == "PENDING"
+        assert store.requeue_failed(failed_before=None, now=later) == []
+        assert store.get("public", A).status == "INVALID"
+
+    def test_renewed_claims_are_not_recovered_as_stuck(self, store):
+        store.enqueue("public", [B, C])
+        t0 = utcnow()
+        store.claim_batch(2, pipeline="BIGQUERY", owner="big", now=t0)
+        renewed_at = t0 + dt.timedelta(minutes=10)
+        assert store.renew_claims("public", [B], owner="big", now=renewed_at) == 1
+        assert store.renew_claims("public", [C], owner="someone-else", now=renewed_at) == 0
+        out = store.recover_stuck(threshold=STUCK, max_retries=3, now=t0 + dt.timedelta(minutes=16))
+        assert out.requeued == [("public", C)]
+        rec = store.get("public", B)
+        assert rec.status == "PROCESSING" and rec.claim_owner == "big" and rec.retry_count == 0
+        assert store.complete("public", B, owner="big", result=result(), source="BIGQUERY")
+        assert store.stats("public", stuck_threshold=STUCK)["by_status"]["PROCESSING"] == 0
+
+    def test_failures_since_counts_records_that_became_failed(self, store):
+        store.enqueue("public", [B, C])
+        now = utcnow()
+        assert store.failures_since("public", now - dt.timedelta(hours=1)) == 0
+        self._fail(store, B, now)
+        self._fail(store, C, now)
+        assert store.failures_since("public", now - dt.timedelta(hours=1)) == 2
+        assert store.failures_since("testnet", now - dt.timedelta(hours=1)) == 0
+
     def test_mark_invalid_keeps_reason(self, store):
         store.enqueue("public", [B])
         store.claim_batch(1, pipeline="API", owner="w")

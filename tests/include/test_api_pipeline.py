@@ -90,9 +90,28 @@ def test_outcomes_invalid_and_transient(sqlite_store, tmp_path):
             owner="run-1",
             client_factory=factory_for(stack, settings),
         )
+        # A provider outage is not alice's fault: released without a retry charge.
+        assert summary["provider_released"] == 1 and summary["retry_later"] == 0
+        alice = sqlite_store.get("public", A["alice"])
+        assert alice.status == "PENDING" and alice.retry_count == 0
+        # A malformed body for this account is: retried later, charged.
+        stack.horizon.faults.fail_5xx = 0
+        stack.horizon.faults.malformed = 10_000
+        summary = process_claimed(
+            sqlite_store,
+            claim_all(sqlite_store),
+            settings=settings,
+            source="API",
+            owner="run-1",
+            client_factory=factory_for(stack, settings),
+        )
     assert summary["retry_later"] == 1
     alice = sqlite_store.get("public", A["alice"])
-    assert alice.status == "PENDING" and alice.retry_count == 1 and "503" in alice.last_error
+    assert alice.status == "PENDING" and alice.retry_count == 1 and "MalformedResponse" in alice.last_error
+    # not due before the backoff (retry_backoff_base_seconds = 120 s, jitter in its upper half)
+    wait = (alice.next_attempt_at - alice.updated_at).total_seconds()
+    assert 60 <= wait <= 120, wait
+    assert sqlite_store.claim_batch(1, pipeline="API", owner="run-2") == []
 
 
 class _CyclicClient:

@@ -97,3 +97,29 @@ def test_a_testnet_chain_climbs_to_the_testnet_root(monkeypatch, tmp_path, airfl
         assert [records[a].status for a in chain] == ["COMPLETE"] * 5
         assert chain[-1] == NETWORK_ROOTS["testnet"] and store.lineage("testnet", chain[0])["reaches_root"]
         assert store.queue_depth("public") == 0 and horizon.count() > 0
+
+
+def test_refused_api_key_fails_the_run_and_charges_no_record(env):
+    """A keyed Horizon refusing the Connection's (missing) key: the run fails naming the Connection,
+    every claimed record is back to PENDING with retry_count 0, nothing FAILED, no task retry."""
+    store, chain, horizon = env
+    horizon.api_key = "only-this-key"
+    store.enqueue("public", [chain[0], chain[1]])
+    ok, states = run_dag()
+    assert not ok and states["process_batch"] == "failed", states
+    records = store.get_many("public", [chain[0], chain[1]])
+    assert all(r.status == "PENDING" and r.retry_count == 0 for r in records.values())
+    assert store.stats("public", stuck_threshold=dt.timedelta(minutes=15))["by_status"]["FAILED"] == 0
+    assert 1 <= horizon.count() <= 4
+
+
+def test_retry_failed_dag_requeues_every_failed_record(env):
+    store, chain, _horizon = env
+    store.enqueue("public", [chain[0], chain[1]])
+    for account in (chain[0], chain[1]):
+        store.claim_batch(1, pipeline="API", owner="w", network="public", accounts=[account])
+        store.retry_later("public", account, owner="w", error="bad body", max_retries=1)
+    ok, states, _dr = run_dag_test("stellar_lineage_retry_failed")
+    assert ok, states
+    records = store.get_many("public", [chain[0], chain[1]])
+    assert all(r.status == "PENDING" and r.retry_count == 0 and r.last_error == "bad body" for r in records.values())

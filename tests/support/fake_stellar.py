@@ -43,6 +43,8 @@ BEFORE_HISTORY_DETAIL = (
 )
 TITLES = {
     400: ("bad_request", "Bad Request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
     404: ("not_found", "Resource Missing"),
     410: ("before_history", "Data Requested Is Before Recorded History"),
     429: ("rate_limit_exceeded", "Rate Limit Exceeded"),
@@ -77,9 +79,11 @@ class FakeHorizon(FakeServer):
 
     name = "fake-horizon"
 
-    def __init__(self, dataset: Dataset, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, dataset: Dataset, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None) -> None:
         super().__init__(host, port)
         self.dataset = dataset
+        # A keyed provider (Blockdaemon, Validation Cloud ...): wrong or missing key -> 401/403.
+        self.api_key = api_key
 
     def rate_limited_reply(self, headers: dict[str, str]) -> Reply:
         return problem(429, headers=headers)
@@ -90,6 +94,12 @@ class FakeHorizon(FakeServer):
     def route(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
         ds = self.dataset
         reply_headers = {"Latest-Ledger": str(ds.latest_ledger)}
+        if self.api_key is not None:
+            sent = headers.get("authorization")
+            if sent is None:
+                return problem(401)
+            if sent != f"Bearer {self.api_key}":
+                return problem(403)
         parts = [p for p in path.split("/") if p]
         if not parts:
             return Reply(200, self._root(), HAL, reply_headers)
@@ -105,6 +115,11 @@ class FakeHorizon(FakeServer):
             body["_links"] = self._account_links(account)
             return Reply(200, body, HAL, reply_headers)
         if parts[2] not in ("operations", "payments"):
+            return problem(404)
+        if not any(op.ledger >= ds.elder_ledger for op in ds.ops_for(account, payments_only=False)):
+            # Horizon looks the address up in its history tables first: an account with no retained
+            # history (dormant, older than the retention window) gets 404 on its lists although
+            # /accounts/{id} answers 200 (reference/stellar_apis.md).
             return problem(404)
         return Reply(200, self._page(path, account, parts[2] == "payments", query), HAL, reply_headers)
 

@@ -86,6 +86,18 @@ class Stack:
     expert: FakeStellarExpert
     limiter: HostRateLimiter
 
+    def breakers(self, settings: Settings | None = None, clock: Any = None):
+        """Host-wide breakers in this stack's limiter directory (thresholds from ``settings``)."""
+        from include.stellar_lineage.breaker import ProviderBreakers, SqliteBreakerStorage
+
+        settings = settings or scenario_settings()
+        return ProviderBreakers(
+            SqliteBreakerStorage(self.limiter.directory),
+            failure_threshold=settings.breaker_failure_threshold,
+            probe_interval_s=settings.breaker_probe_interval_seconds,
+            **({"clock": clock} if clock else {}),
+        )
+
     def client(self, settings: Settings | None = None, **kw: Any):
         from include.stellar_lineage.clients import build_api_client
 

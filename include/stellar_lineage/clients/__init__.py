@@ -5,6 +5,8 @@ from include.stellar_lineage.clients.http import (
     AccountNotFound,
     ApiRequestError,
     MalformedResponse,
+    ProviderAuthError,
+    ProviderUnavailable,
     StellarApiError,
     TransientApiError,
 )
@@ -15,6 +17,8 @@ __all__ = [
     "ApiRequestError",
     "Endpoint",
     "MalformedResponse",
+    "ProviderAuthError",
+    "ProviderUnavailable",
     "StellarApiClient",
     "StellarApiError",
     "TransientApiError",

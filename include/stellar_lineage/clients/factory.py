@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from include.stellar_lineage.breaker import EXPERT_KEY, horizon_key
 from include.stellar_lineage.clients.horizon import HorizonClient
 from include.stellar_lineage.clients.http import HttpClient, redact_url
 from include.stellar_lineage.clients.lineage_fetch import StellarApiClient
@@ -95,11 +96,13 @@ def build_api_client(
     expert: Endpoint | str | None = None,
     sleep: Callable[[float], None] = time.sleep,
     backoff_base: float = 0.5,
+    breakers: Any = None,
 ) -> StellarApiClient:
     """The API client for ``network`` ("public"|"testnet").
 
     Endpoints default to the Airflow Connections; tests pass explicit URLs (or ``Endpoint``s). The limiter
-    defaults to the host-wide one for ``settings``.
+    defaults to the host-wide one for ``settings``. ``breakers`` (``breaker.ProviderBreakers``) receives
+    every provider-level outcome; None = no breaker (the API path always passes the host-wide one).
     """
     if network not in NETWORKS:
         raise ValueError(f"unknown network {network!r}; expected one of {NETWORKS}")
@@ -117,8 +120,30 @@ def build_api_client(
     }
     return StellarApiClient(
         network,
-        HorizonClient(HttpClient("horizon", h.base_url, limiter, headers=h.headers, **common), network),
-        StellarExpertClient(HttpClient("stellar_expert", e.base_url, limiter, headers=e.headers, **common), network),
+        HorizonClient(
+            HttpClient(
+                "horizon",
+                h.base_url,
+                limiter,
+                headers=h.headers,
+                breakers=breakers,
+                breaker_key=horizon_key(network),
+                **common,
+            ),
+            network,
+        ),
+        StellarExpertClient(
+            HttpClient(
+                "stellar_expert",
+                e.base_url,
+                limiter,
+                headers=e.headers,
+                breakers=breakers,
+                breaker_key=EXPERT_KEY,
+                **common,
+            ),
+            network,
+        ),
         max_pages=settings.horizon_max_pages,
     )
 

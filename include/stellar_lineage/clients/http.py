@@ -73,8 +73,18 @@ class TransientApiError(StellarApiError):
         self.reason = reason
 
 
+class ProviderUnavailable(TransientApiError):
+    """Provider-level fault: 5xx, timeouts, connection errors or 429 still failing after the retry
+    policy (or beyond the Retry-After cap), or the provider's circuit breaker is open. Never the
+    record's fault: the API path releases the record without charging a retry."""
+
+    def __init__(self, reason: str, provider: str) -> None:
+        super().__init__(reason)
+        self.provider = provider  # breaker key, e.g. "horizon:public"
+
+
 class MalformedResponse(TransientApiError):
-    """Bad JSON or an unexpected document shape. Transient for record handling (proxies truncate)."""
+    """Bad JSON or an unexpected document shape. Record-level: retried later with backoff."""
 
 
 class ApiRequestError(StellarApiError):
@@ -84,6 +94,11 @@ class ApiRequestError(StellarApiError):
         kind = f" {problem_type.rsplit('/', 1)[-1]}" if problem_type else ""
         super().__init__(f"{api} GET {path}: HTTP {status}{kind}{f' ({title})' if title else ''}")
         self.api, self.path, self.status, self.problem_type, self.title = api, path, status, problem_type, title
+
+
+class ProviderAuthError(ApiRequestError):
+    """401/403: the API key (or the lack of one) is refused. A configuration fault: the run fails with
+    the cause and the fix; no record is charged."""
 
 
 class HttpClient:
@@ -102,6 +117,8 @@ class HttpClient:
         backoff_max: float = 30.0,
         max_retry_after: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        breakers: Any = None,
+        breaker_key: str | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
@@ -116,6 +133,8 @@ class HttpClient:
         self._local = threading.local()  # requests.Session is not guaranteed thread-safe: one per thread
         self._count_lock = threading.Lock()
         self.attempts_sent = 0  # every HTTP attempt, including retries and pages
+        # Provider-level outcomes are reported to the host-wide circuit breaker (``breaker.py``).
+        self.breakers, self.breaker_key = breakers, breaker_key or api
 
     @property
     def display_url(self) -> str:
@@ -159,10 +178,35 @@ class HttpClient:
         return random.uniform(ceiling / 2, ceiling)
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """GET ``base_url + path`` and return the JSON object; raise on anything else."""
+        """GET ``base_url + path`` and return the JSON object; raise on anything else.
+
+        While the provider's breaker is open nothing is sent (``ProviderUnavailable`` at once)."""
+        if self.breakers is not None and self.breakers.is_open(self.breaker_key):
+            raise ProviderUnavailable(
+                f"{self.api} GET {path}: circuit breaker {self.breaker_key} is open", self.breaker_key
+            )
+        try:
+            body = self._get_json(path, params, self.max_attempts)
+        except ProviderUnavailable as exc:
+            if self.breakers is not None:
+                self.breakers.record_failure(self.breaker_key, str(exc))
+            raise
+        except ApiRequestError as exc:
+            if self.breakers is not None and not isinstance(exc, ProviderAuthError):
+                self.breakers.record_success(self.breaker_key)  # a 404/410 is a healthy provider's answer
+            raise
+        if self.breakers is not None:
+            self.breakers.record_success(self.breaker_key)
+        return body
+
+    def probe(self, path: str) -> None:
+        """One attempt, no retry and no breaker check: the half-open probe. Raises on failure."""
+        self._get_json(path, None, 1)
+
+    def _get_json(self, path: str, params: Mapping[str, Any] | None, max_attempts: int) -> dict[str, Any]:
         url = self.base_url + path
         last = "no attempt"
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, max_attempts + 1):
             self.limiter.acquire(self.api)
             with self._count_lock:
                 self.attempts_sent += 1
@@ -190,14 +234,16 @@ class HttpClient:
                     last = f"HTTP {status}"
                     retry_after = _retry_after(resp.headers)
                     if retry_after is not None and retry_after > self.max_retry_after:
-                        raise TransientApiError(
+                        raise ProviderUnavailable(
                             f"{self.api} GET {path}: HTTP {status} with Retry-After "
-                            f"{retry_after:g}s (over the {self.max_retry_after:g}s cap)"
+                            f"{retry_after:g}s (over the {self.max_retry_after:g}s cap)",
+                            self.breaker_key,
                         )
                 else:
                     problem_type, title = _problem(resp)
-                    raise ApiRequestError(self.api, path, status, problem_type, title)
-            if attempt == self.max_attempts:
+                    error = ProviderAuthError if status in (401, 403) else ApiRequestError
+                    raise error(self.api, path, status, problem_type, title)
+            if attempt == max_attempts:
                 break
             delay = self.backoff(attempt)
             if retry_after is not None:
@@ -208,14 +254,14 @@ class HttpClient:
                 path,
                 last,
                 attempt,
-                self.max_attempts,
+                max_attempts,
                 delay,
             )
             self._sleep(delay)
-        reason = f"{self.api} GET {path}: {last} after {self.max_attempts} attempts"
+        reason = f"{self.api} GET {path}: {last} after {max_attempts} attempts"
         if last == "invalid JSON body":
             raise MalformedResponse(reason)
-        raise TransientApiError(reason)
+        raise ProviderUnavailable(reason, self.breaker_key)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

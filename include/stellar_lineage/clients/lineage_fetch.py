@@ -8,10 +8,13 @@ Request plan per account (why it is cheap):
    first ``create_account`` with ``account == id`` is the *current* incarnation's creation (merged and
    re-created accounts have several); records with ``funder == id`` are children. For an account with
    fewer than 200 payments one page gives both, so 2 Horizon requests (3 at exactly 200).
+   A 404 on the history lists (``/payments`` and then ``/operations``) after a 200 on the account means
+   no retained history (dormant account, reference/stellar_apis.md): only ``/accounts/{id}`` = 404 means
+   "does not exist".
 3. Only if no creation op was seen: ``GET /`` (cached) → ``history_elder_ledger``. The network root has
    no creation op (genesis); anything else was created before Horizon's retained history, so
    ``creator``/``created`` come from Stellar Expert (full history).
-4. Stellar Expert directory → tags.
+4. Stellar Expert directory → tags (unknown = None when the directory is unavailable; never fails).
 
 ``created_at`` is always the creation time (op ``created_at`` or SE ``created``), never
 ``last_modified_time``.
@@ -59,6 +62,7 @@ class _Scan:
         self.children: dict[str, dict[str, Any]] = {}  # child account -> its earliest creation by us
         self.oldest: dict[str, Any] | None = None
         self.exhausted = False  # reached the oldest retained record (a 410 mid-scan leaves it False)
+        self.no_history = False  # 404 on the history lists of an existing account (dormant)
 
 
 class StellarApiClient:
@@ -79,6 +83,14 @@ class StellarApiClient:
     def request_counts(self) -> dict[str, int]:
         """HTTP attempts sent so far by this client (every retry and page counts)."""
         return {"horizon": self.horizon.http.attempts_sent, "stellar_expert": self.expert.http.attempts_sent}
+
+    def probe(self, provider: str) -> None:
+        """One request, no retry, to see whether ``provider`` answers again (the breaker's half-open
+        probe): Horizon's root document, or Stellar Expert's directory entry of the network root."""
+        if provider.startswith("horizon"):
+            self.horizon.http.probe("/")
+        else:
+            self.expert.http.probe(f"/explorer/directory/{NETWORK_ROOTS[self.network]}")
 
     def fetch_lineage(self, account: str) -> LineageResult:
         state = self.horizon.account(account)  # AccountNotFound propagates: the record becomes INVALID
@@ -105,13 +117,21 @@ class StellarApiClient:
             except ApiRequestError as exc:
                 if exc.status == 410:  # the rolling retention floor passed our cursor: nothing older is served
                     return scan
-                if exc.status == 404 and stream == "payments" and cursor is None:
-                    # A Horizon-compatible provider without /payments: /operations holds the same records.
-                    log.warning("%s has no /payments endpoint; using /operations", self.horizon.http.display_url)
-                    stream = "operations"
-                    records = self.horizon.page(account, stream, order="desc", limit=self.page_limit)
-                else:
+                if exc.status == 404 and cursor is not None:
+                    return scan  # the floor moved mid-scan (as 410): what is older is not served
+                if exc.status != 404:
                     raise
+                if stream == "operations":
+                    return self._no_history(account, scan)
+                # Either /payments is missing on a Horizon-compatible provider (/operations holds the same
+                # records) or this account has no retained history; /operations tells which.
+                stream = "operations"
+                try:
+                    records = self.horizon.page(account, stream, order="desc", limit=self.page_limit)
+                except ApiRequestError as again:
+                    if again.status != 404:
+                        raise
+                    return self._no_history(account, scan)
             for rec in records:
                 if rec.get("type") != "create_account":
                     continue
@@ -129,6 +149,19 @@ class StellarApiClient:
             if len(records) < self.page_limit:
                 scan.exhausted = True
                 return scan
+        return scan
+
+    def _no_history(self, account: str, scan: _Scan) -> _Scan:
+        # /accounts/{id} answered 200, so the account exists: Horizon looks the address up in its history
+        # tables first and answers 404 when it has none retained (a dormant account older than the
+        # retention window). Creator and creation time then come from Stellar Expert; children stay
+        # unknown (empty, complete=false).
+        log.info(
+            "%s exists but %s retains no history for it (404); asking Stellar Expert",
+            account,
+            self.horizon.http.display_url,
+        )
+        scan.no_history = True
         return scan
 
     # ------------------------------------------------------------------ creator

@@ -7,9 +7,18 @@ address is HTTP 200 with ``{}`` (not 404).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
-from include.stellar_lineage.clients.http import ApiRequestError, HttpClient, MalformedResponse
+from include.stellar_lineage.clients.http import (
+    ApiRequestError,
+    HttpClient,
+    MalformedResponse,
+    ProviderAuthError,
+    StellarApiError,
+)
+
+log = logging.getLogger(__name__)
 
 
 class StellarExpertClient:
@@ -54,9 +63,19 @@ class StellarExpertClient:
             body = self.http.get_json(f"/explorer/{self.network}/directory/{account_id}")
         return body or None
 
-    def tags(self, account_id: str) -> list[str]:
-        entry = self.directory(account_id)
+    def tags(self, account_id: str) -> list[str] | None:
+        """Directory tags; None = unknown. Tags are optional enrichment: a directory outage, an open
+        breaker or a malformed entry leaves them unknown (written as NULL, refreshed on a later visit)
+        instead of failing the record. A refused key (401/403) is a configuration fault and propagates."""
+        try:
+            entry = self.directory(account_id)
+        except ProviderAuthError:
+            raise
+        except StellarApiError as exc:
+            log.warning("stellar_expert directory %s unavailable, tags left unknown: %s", account_id, exc)
+            return None
         tags = (entry or {}).get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise MalformedResponse(f"stellar_expert directory {account_id}: tags is not a list of strings")
+            log.warning("stellar_expert directory %s: tags is not a list of strings; left unknown", account_id)
+            return None
         return list(tags)

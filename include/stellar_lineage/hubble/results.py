@@ -103,7 +103,7 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, netwo
 
 
 def lineage_result(
-    item: HubbleLineage, state: dict[str, Any], tags: list[str], *, delta: Any = None, unchanged: bool = False
+    item: HubbleLineage, state: dict[str, Any], tags: list[str] | None, *, delta: Any = None, unchanged: bool = False
 ) -> LineageResult:
     """Combine Hubble's lineage with Horizon's current state (see module doc).
 

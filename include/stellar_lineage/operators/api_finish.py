@@ -15,7 +15,7 @@ from include.stellar_lineage.runtime import seconds_left_in_run, task_store
 
 class FinishClaimedOperator(BaseOperator):
     """Every record this run's claim still holds goes through ``api_pipeline.process_claimed``, which
-    owns the mapping of errors to record outcomes and climbs each chain through the claim path.
+    owns the mapping of errors to record outcomes (``faults.py``) and climbs each chain through the claim path.
     Unfinished work at the deadline is released to PENDING, so nothing is left PROCESSING.
 
     The API DAG's ``process_batch`` (source ``API``) and the BigQuery DAG's ``api_fallback`` (source
@@ -44,9 +44,10 @@ class FinishClaimedOperator(BaseOperator):
         self.deadline_seconds = deadline_seconds
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from include.stellar_lineage.api_pipeline import process_claimed
+        from include.stellar_lineage.faults import RunConfigurationError
 
         claim: Claim | None = self.claim
         if not claim or not claim.get("records"):
@@ -61,14 +62,17 @@ class FinishClaimedOperator(BaseOperator):
             if not held:
                 raise AirflowSkipException("Every claimed record is already finished")
             self.log.info("%s: finishing %d held records", self.source, sum(len(v) for v in held.values()))
-            summary = process_claimed(
-                store,
-                claim["records"],
-                settings=settings,
-                source=self.source,
-                owner=claim["owner"],
-                pipeline=claim["pipeline"],
-                deadline=deadline,
-            )
+            try:
+                summary = process_claimed(
+                    store,
+                    claim["records"],
+                    settings=settings,
+                    source=self.source,
+                    owner=claim["owner"],
+                    pipeline=claim["pipeline"],
+                    deadline=deadline,
+                )
+            except RunConfigurationError as exc:  # records already released; a task retry cannot fix it
+                raise AirflowFailException(str(exc)) from exc
         summary.pop("completed", None)
         return summary

@@ -31,10 +31,23 @@ class ClaimLineageBatchOperator(BaseOperator):
         self.network = network
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from include.stellar_lineage.api_claim import claim_for_api, recover
+        from include.stellar_lineage.faults import RunConfigurationError
+
         with task_store() as (settings, store):
+            recover(store, settings)  # wherever claims are made, so no paused DAG stops recovery
             limit = self._limit(settings, store)
             owner = claim_owner(context, self.pipeline)
-            records = store.claim_batch(limit, pipeline=self.pipeline, owner=owner, network=self.network or None)
+            if self.pipeline == "API":  # gated by the providers' circuit breakers
+                try:
+                    records, breakers = claim_for_api(store, settings, limit, owner=owner, network=self.network or None)
+                except RunConfigurationError as exc:
+                    raise AirflowFailException(str(exc)) from exc
+                self.log.info("Provider breakers: %s", breakers)
+            else:
+                records = store.claim_batch(limit, pipeline=self.pipeline, owner=owner, network=self.network or None)
             depth = store.queue_depth(self.network or None)
         self.log.info(
             "Claimed %d of limit %d for %s (owner %s); %d still PENDING",

@@ -79,6 +79,8 @@ class HubbleLineageQueryOperator(BaseOperator):
         if not claim or not claim.get("records") or not guard.get("approved"):
             self.log.info("Nothing approved to run")
             return {"handed": [], "complete": 0}
+        from include.stellar_lineage.lease import claim_lease
+
         deadline = time.monotonic() + float(self.deadline_seconds)
         job_ids: list[str] = []
 
@@ -89,7 +91,12 @@ class HubbleLineageQueryOperator(BaseOperator):
             ti.xcom_push(key=JOB_XCOM_KEY, value=ref)
             self.log.info("BigQuery job %s started: %s", job.job_id, CONSOLE_JOB_URL.format(**ref))
 
-        with task_store() as (settings, store):
+        with (
+            task_store() as (settings, store),
+            claim_lease(
+                store, claim["records"], claim["owner"], stuck_threshold_s=settings.stuck_threshold_minutes * 60
+            ),
+        ):  # the job and the write-back may outlast the stuck threshold: keep the claims
             self._hubble = HubbleClient(
                 settings,
                 gcp_conn_id=self.gcp_conn_id,

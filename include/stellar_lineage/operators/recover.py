@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
@@ -20,13 +19,8 @@ class RecoverStuckRecordsOperator(BaseOperator):
     ui_color = "#fff3d6"
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from include.stellar_lineage.api_claim import recover
+
         with task_store() as (settings, store):
-            out = store.recover_stuck(
-                threshold=dt.timedelta(minutes=settings.stuck_threshold_minutes),
-                max_retries=settings.max_retry_attempts,
-            )
-        for network, account in out.requeued:
-            self.log.warning("Stuck record %s/%s re-queued (retry + 1)", network, account)
-        for network, account in out.failed:
-            self.log.error("Stuck record %s/%s FAILED: retry cap reached", network, account)
+            out = recover(store, settings)
         return {"requeued": len(out.requeued), "failed": len(out.failed)}

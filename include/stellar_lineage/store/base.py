@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from include.stellar_lineage.payloads import ClaimedRecord
@@ -71,7 +71,9 @@ class LineageStore(abc.ABC):
     ) -> list[LineageRecord]:
         """Atomically move up to ``limit`` PENDING records to PROCESSING for ``owner``.
 
-        Order: priority, then age (oldest first). With ``accounts`` (requires ``network``) only those
+        Rows whose ``next_attempt_at`` lies after ``now`` are not due and never claimed (nor read in
+        bulk: each backend keeps not-yet-due rows out of its claim path). Order: priority, then age
+        (oldest first). With ``accounts`` (requires ``network``) only those
         accounts are candidates, which is how a run climbs a chain through the same claim path.
         Sets ``claim_owner``, ``claim_pipeline``, ``processing_started_at`` and
         ``last_pipeline_attempt``."""
@@ -102,10 +104,12 @@ class LineageStore(abc.ABC):
         max_retries: int,
         now: dt.datetime | None = None,
         source: str | None = None,
+        backoff: Callable[[int], dt.timedelta] | None = None,
     ) -> str | None:
-        """Transient failure: retry_count+1 and PENDING, or FAILED once retry_count reaches
+        """Record-level transient failure: retry_count+1 and PENDING, or FAILED once retry_count reaches
         ``max_retries``; a FAILED record carries ``source`` (the pipeline that decided) as its
-        pipeline_source. Returns the new status, or None when the claim was lost."""
+        pipeline_source. A PENDING row is due again at ``now + backoff(new retry_count)`` (None: at
+        once). Returns the new status, or None when the claim was lost."""
 
     @abc.abstractmethod
     def mark_invalid(
@@ -199,6 +203,31 @@ class LineageStore(abc.ABC):
     @abc.abstractmethod
     def followup_depth(self, network: str | None = None) -> int:
         """Follow-ups waiting or in flight."""
+
+    @abc.abstractmethod
+    def requeue_failed(
+        self,
+        *,
+        failed_before: dt.datetime | None,
+        max_rounds: int | None = None,
+        network: str | None = None,
+        limit: int = 10_000,
+        now: dt.datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        """FAILED → PENDING (retry_count 0, due at once, ``last_error`` kept) for records that became
+        FAILED before ``failed_before`` (None: every FAILED record). With ``max_rounds`` (the automatic
+        timer) only records re-queued fewer times than that, and ``failed_rounds`` + 1; without it (the
+        "retry all FAILED" action) every one, not counted. INVALID is never touched. Returns the
+        re-queued ``(network, account)``; reads only FAILED records (an index), never the table."""
+
+    @abc.abstractmethod
+    def renew_claims(self, network: str, accounts: Sequence[str], *, owner: str, now: dt.datetime | None = None) -> int:
+        """Lease heartbeat: ``processing_started_at`` = ``now`` for the records ``owner`` still holds, so
+        a long holder (a big BigQuery batch) is not recovered as stuck. Returns how many were renewed."""
+
+    @abc.abstractmethod
+    def failures_since(self, network: str, since: dt.datetime, *, now: dt.datetime | None = None) -> int:
+        """Records that became FAILED since ``since`` (hour precision: a partly covered hour counts)."""
 
     # --- reads --------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -167,7 +167,7 @@ class BulkMixin:
                     json.dumps(result.attributes, sort_keys=True),
                     json.dumps(result.assets),
                     json.dumps(result.children),
-                    ",".join(result.tags),
+                    None if result.tags is None else ",".join(result.tags),
                     when,
                     network,
                     account,

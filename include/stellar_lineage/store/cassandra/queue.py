@@ -51,6 +51,8 @@ LWT = {
     "followup_delete",
     "record_data",
     "record_note",
+    "requeue",
+    "renew",
 }
 
 
@@ -115,6 +117,7 @@ def row_to_record(row: Any) -> LineageRecord:
     if values["xlm_balance"] is not None:
         values["xlm_balance"] = format(values["xlm_balance"], "f")
     values["retry_count"] = values["retry_count"] or 0
+    values["failed_rounds"] = values["failed_rounds"] or 0
     if values["priority"] is None:  # rows written by the seed, before priorities existed
         values["priority"] = 1
     return LineageRecord(**values)
@@ -139,6 +142,21 @@ class PendingHint:
             self.account,
             self.queue_token,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class DelayedHint:
+    """A PENDING episode that is not due before ``due``: kept in ``lineage_delayed_index`` until then."""
+
+    due: dt.datetime
+    pending: PendingHint
+
+    def key(self) -> tuple[Any, ...]:
+        p = self.pending
+        return (p.network, bucket(p.account), ms(self.due), p.account, p.queue_token)
+
+    def put_params(self) -> tuple[Any, ...]:
+        return (*self.key(), self.pending.priority, ms(self.pending.created_at))
 
 
 def hint_for_row(
@@ -177,3 +195,32 @@ def pending_in_order(session: Any, stmts: dict[str, Any], networks: list[str], p
     """Every pending hint of ``networks`` in claim order (priority, age), merged across buckets."""
     streams = [_bucket_stream(session, stmts, n, b, page) for n in networks for b in range(BUCKETS)]
     return heapq.merge(*streams)
+
+
+def promote_due(session: Any, stmts: dict[str, Any], networks: list[str], now: dt.datetime) -> int:
+    """Move every delayed hint due by ``now`` into the pending index (pending entry first, then the
+    delayed one is deleted: a crash in between leaves a duplicate hint, never a lost row). One range
+    read per bucket; entries not yet due are never read."""
+    moved = 0
+    for network in networks:
+        reads = [(b, session.execute_async(stmts["delayed_due"], (network, b, now))) for b in range(BUCKETS)]
+        for b, future in reads:
+            for e in future.result():
+                created = aware(e.created_at) or now
+                hint = PendingHint(
+                    e.priority if e.priority is not None else 1, created, 0, e.stellar_account, e.queue_token, network
+                )
+                session.execute(stmts["pending_put"], hint.key())
+                session.execute(stmts["delayed_del"], (network, b, e.next_attempt_at, e.stellar_account, e.queue_token))
+                moved += 1
+    return moved
+
+
+def is_due(row: Any, now: dt.datetime) -> bool:
+    due = aware(getattr(row, "next_attempt_at", None))
+    return due is None or due <= now
+
+
+def failed_entry(network: str, account: str, when: dt.datetime) -> tuple[Any, ...]:
+    """The ``lineage_failed_index`` key of a FAILED episode that began at ``when``."""
+    return (network, bucket(account), ms(when), account)

@@ -82,6 +82,9 @@ class StatsMixin:
             if token is not None:  # hint first, as for every transition into PENDING
                 hint = q.hint_for_row(row, network, token)
                 self.execute("pending_put", hint.key())
+            failed_key = q.failed_entry(network, account, now) if status != P else None
+            if failed_key is not None:  # hint first, as for PENDING
+                self.execute("failed_put", failed_key)
             started = q.aware(row.processing_started_at)
             error = (
                 f"stuck in PROCESSING since {started.isoformat() if started else '?'}"
@@ -91,7 +94,11 @@ class StatsMixin:
             if not rs.was_applied:  # finished or re-claimed meanwhile: not stuck after all
                 if hint is not None:
                     self.execute("pending_del", hint.key())
+                if failed_key is not None:
+                    self.execute("failed_del", failed_key)
                 continue
+            if failed_key is not None:
+                self.execute("failure_add", (network, now.replace(minute=0, second=0, microsecond=0)))
             self.execute(
                 "processing_del", (network, q.bucket(account), entry.processing_started_at, account, entry.claim_token)
             )

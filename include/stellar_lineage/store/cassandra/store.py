@@ -61,6 +61,7 @@ from include.stellar_lineage.store.cassandra.connect import (
 from include.stellar_lineage.store.cassandra.bulk import BulkMixin
 from include.stellar_lineage.store.cassandra.graph import CassandraGraph
 from include.stellar_lineage.store.cassandra.scan import ScanMixin
+from include.stellar_lineage.store.cassandra.recovery import RecoveryMixin
 from include.stellar_lineage.store.cassandra.stats import StatsMixin
 from include.stellar_lineage.store.cassandra.transitions import TransitionsMixin
 
@@ -72,7 +73,9 @@ class ClaimUnknown(RuntimeError):
     """A claim's outcome could not be learned (node unreachable); recover_stuck will settle it."""
 
 
-class CassandraLineageStore(CassandraGraph, BulkMixin, TransitionsMixin, StatsMixin, ScanMixin, LineageStore):
+class CassandraLineageStore(
+    RecoveryMixin, CassandraGraph, BulkMixin, TransitionsMixin, StatsMixin, ScanMixin, LineageStore
+):
     def __init__(
         self,
         session: Any,
@@ -216,12 +219,13 @@ class CassandraLineageStore(CassandraGraph, BulkMixin, TransitionsMixin, StatsMi
         now = q.ms(now or utcnow())
         if accounts is not None:
             assert network is not None  # wants_claim refuses named accounts without their network
-            rows = [r for r in self._rows(network, accounts).values() if r.status == P]
+            rows = [r for r in self._rows(network, accounts).values() if r.status == P and q.is_due(r, now)]
             candidates: Iterable[q.PendingHint] = sorted(q.hint_for_row(r, network) for r in rows)
             if len(rows) > 1:  # named rows are distinct partitions: claim them concurrently (graph mode bulk)
                 return self._claim_named(list(candidates)[:limit], owner, pipeline, now)
         else:
             networks = [network] if network else self.networks()
+            q.promote_due(self.session, self.stmts, networks, now)  # not-yet-due rows stay out of the way
             candidates = q.pending_in_order(self.session, self.stmts, networks, max(limit, 16))
         claimed: list[tuple[str, str]] = []
         cleanup: list[Any] = []  # index deletes after a won claim: overlapped, awaited at the end

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from cassandra import Unavailable
@@ -36,19 +37,36 @@ class TransitionsMixin:
     _enqueue_one: Any
 
     def _guarded(
-        self, network: str, account: str, owner: str, name: str, make_params: Any, *, target: Any, when: dt.datetime
+        self,
+        network: str,
+        account: str,
+        owner: str,
+        name: str,
+        make_params: Any,
+        *,
+        target: Any,
+        when: dt.datetime,
+        due: dt.datetime | None = None,
     ) -> Any:
         """Run the owner-guarded LWT ``name``; returns the row as it was before, or None when the
-        claim was lost. ``target(row)`` is the status the row moves to (PENDING needs a hint)."""
+        claim was lost. ``target(row)`` is the status the row moves to (PENDING needs a hint: in the
+        pending index, or in the delayed index when ``due`` lies in the future)."""
         row = self._rows(network, [account]).get(account)
         if row is None or row.status != PR or row.claim_owner != owner:
             return None
         to_pending = target(row) == P
         token = q.new_token() if to_pending else None
         hint = None
+        failed = q.failed_entry(network, account, when) if target(row) == Status.FAILED.value else None
+        if failed is not None:  # hint first: a FAILED row is always findable by requeue_failed
+            self.execute("failed_put", failed)
         if to_pending:
             hint = q.hint_for_row(row, network, token)
-            self.execute("pending_put", hint.key())
+            if due is not None and due > when:
+                hint = q.DelayedHint(due, hint)
+                self.execute("delayed_put", hint.put_params())
+            else:
+                self.execute("pending_put", hint.key())
         params = (*make_params(row, token), network, account, owner, row.claim_token)
         try:
             applied = self.execute(name, params).was_applied
@@ -69,8 +87,12 @@ class TransitionsMixin:
             )
         if not applied:
             if hint:
-                self.execute("pending_del", hint.key())
+                self.execute("delayed_del" if isinstance(hint, q.DelayedHint) else "pending_del", hint.key())
+            if failed is not None:
+                self.execute("failed_del", failed)
             return None
+        if failed is not None:
+            self.execute("failure_add", (network, when.replace(minute=0, second=0, microsecond=0)))
         if row.processing_started_at is not None:
             self.execute(
                 "processing_del", (network, q.bucket(account), row.processing_started_at, account, row.claim_token)
@@ -102,7 +124,7 @@ class TransitionsMixin:
                 json.dumps(result.attributes, sort_keys=True),
                 json.dumps(result.assets),
                 json.dumps(result.children),
-                ",".join(result.tags),
+                None if result.tags is None else ",".join(result.tags),
                 source,
                 when,
             ),
@@ -131,28 +153,24 @@ class TransitionsMixin:
         max_retries: int,
         now: dt.datetime | None = None,
         source: str | None = None,
+        backoff: Callable[[int], dt.timedelta] | None = None,
     ) -> str | None:
         when = q.ms(now or utcnow())
+        current = self._rows(network, [account]).get(account)
+        retries = ((current.retry_count or 0) if current is not None else 0) + 1
+        due = q.ms(when + backoff(retries)) if backoff is not None and retries < max_retries else None
 
         def status(row: Any) -> str:
             return Status.FAILED.value if (row.retry_count or 0) + 1 >= max_retries else P
 
-        done = self._guarded(
-            network,
-            account,
-            owner,
-            "retry",
-            lambda row, token: (
-                status(row),
-                (row.retry_count or 0) + 1,
-                error[:2000],
-                (source or row.pipeline_source) if status(row) == Status.FAILED.value else row.pipeline_source,
-                token,
-                when,
-            ),
-            target=status,
-            when=when,
-        )
+        def params(row: Any, token: Any) -> tuple[Any, ...]:
+            # the delay belongs to the retry count the LWT writes; a row that changed in between fails it
+            row_due = due if (row.retry_count or 0) + 1 == retries else None
+            failed = status(row) == Status.FAILED.value
+            row_source = (source or row.pipeline_source) if failed else row.pipeline_source
+            return (status(row), (row.retry_count or 0) + 1, error[:2000], row_source, token, row_due, when)
+
+        done = self._guarded(network, account, owner, "retry", params, target=status, when=when, due=due)
         if done is None:
             return None
         self._count(network, status(done), 1)

@@ -34,7 +34,7 @@ def data_params(result: LineageResult) -> tuple[Any, ...]:
         json.dumps(result.attributes, sort_keys=True),
         json.dumps(result.assets),
         json.dumps(result.children),
-        ",".join(result.tags),
+        None if result.tags is None else ",".join(result.tags),
     )
 
 

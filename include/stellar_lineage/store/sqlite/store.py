@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from include.stellar_lineage.store.sqlite.followups import (
     data_params,
 )
 from include.stellar_lineage.store.sqlite.graph import SqliteGraph
+from include.stellar_lineage.store.sqlite.recovery import SqliteRecovery
 from include.stellar_lineage.store.sqlite.reads import _FIELDS, SqliteReads, _row_to_record, ts
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -47,6 +48,7 @@ _INSERT_PENDING = (
 )
 REQUIRED_TABLES = (
     "lineage",
+    "failures_by_hour",
     "status_counts",
     "completions_by_minute",
     "spend_ledger",
@@ -57,7 +59,7 @@ REQUIRED_TABLES = (
 )
 
 
-class SqliteLineageStore(SqliteGraph, SqliteFollowups, SqliteReads, LineageStore):
+class SqliteLineageStore(SqliteRecovery, SqliteGraph, SqliteFollowups, SqliteReads, LineageStore):
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = str(path)
         self._local = threading.local()
@@ -157,8 +159,8 @@ class SqliteLineageStore(SqliteGraph, SqliteFollowups, SqliteReads, LineageStore
             if priority <= Priority.REQUESTED:
                 reset = [a for a in unique if status.get(a) in (Status.FAILED.value, Status.INVALID.value)]
                 conn.executemany(
-                    "UPDATE lineage SET status = 'PENDING', retry_count = 0, last_error = NULL,"
-                    " pipeline_source = NULL, claim_owner = NULL, priority = min(priority, ?),"
+                    "UPDATE lineage SET status = 'PENDING', retry_count = 0, last_error = NULL, next_attempt_at = NULL,"
+                    " failed_rounds = 0, pipeline_source = NULL, claim_owner = NULL, priority = min(priority, ?),"
                     " updated_at = ? WHERE network_name = ? AND stellar_account = ?"
                     " AND status IN ('FAILED', 'INVALID')",
                     [(int(priority), now, network, a) for a in reset],
@@ -180,7 +182,8 @@ class SqliteLineageStore(SqliteGraph, SqliteFollowups, SqliteReads, LineageStore
         if not wants_claim(limit, network, accounts):
             return []
         when = ts(now or utcnow())
-        where, params = ["status = 'PENDING'"], []
+        # not-yet-due rows are skipped inside the claim-order index walk (lineage_claim_order)
+        where, params = ["status = 'PENDING'", "(next_attempt_at IS NULL OR next_attempt_at <= ?)"], [when]
         if network is not None:
             where.append("network_name = ?")
             params.append(network)
@@ -276,18 +279,28 @@ class SqliteLineageStore(SqliteGraph, SqliteFollowups, SqliteReads, LineageStore
         max_retries: int,
         now: dt.datetime | None = None,
         source: str | None = None,
+        backoff: Callable[[int], dt.timedelta] | None = None,
     ) -> str | None:
-        when = ts(now or utcnow())
+        now = now or utcnow()
+        key = (network, account, owner)
         with self._write() as conn:
+            current = conn.execute(
+                "SELECT retry_count FROM lineage WHERE network_name = ? AND stellar_account = ?"
+                " AND status = 'PROCESSING' AND claim_owner = ?",
+                key,
+            ).fetchone()
+            if current is None:
+                return None
+            retries = current[0] + 1
+            due = ts(now + backoff(retries)) if backoff is not None and retries < max_retries else None
             row = conn.execute(
-                "UPDATE lineage SET retry_count = retry_count + 1, last_error = ?,"
-                " status = CASE WHEN retry_count + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END,"
-                " pipeline_source = CASE WHEN retry_count + 1 >= ? THEN coalesce(?, pipeline_source)"
-                " ELSE pipeline_source END,"
+                "UPDATE lineage SET retry_count = ?, last_error = ?, next_attempt_at = ?,"
+                " status = CASE WHEN ? >= ? THEN 'FAILED' ELSE 'PENDING' END,"
+                " pipeline_source = CASE WHEN ? >= ? THEN coalesce(?, pipeline_source) ELSE pipeline_source END,"
                 " claim_owner = NULL, processing_started_at = NULL, updated_at = ?"
                 " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
                 " AND claim_owner = ? RETURNING status",
-                (error[:2000], max_retries, max_retries, source, when, network, account, owner),
+                (retries, error[:2000], due, retries, max_retries, retries, max_retries, source, ts(now), *key),
             ).fetchone()
         return None if row is None else row[0]
 
