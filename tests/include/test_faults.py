@@ -173,3 +173,46 @@ def test_retry_backoff_variables_double_the_delay_up_to_the_cap():
         assert 5 <= delay(1).total_seconds() <= 10
         assert 10 <= delay(2).total_seconds() <= 20
         assert 15 <= delay(5).total_seconds() <= 30
+
+
+def test_bigquery_write_back_hands_provider_faults_to_the_fallback_uncharged(sqlite_store, tmp_path):
+    """Hubble answered, Horizon (attributes) is down: the record goes to the API fallback of the same
+    run (which applies the breaker), not to retry_later; a malformed account body is charged."""
+    from include.stellar_lineage.hubble.pipeline import _write_results
+    from include.stellar_lineage.hubble.results import HubbleLineage
+
+    ds, chain = chain_dataset(2, name="bq-write")
+    settings = scenario_settings(http_max_attempts=2)
+    with running_stack(tmp_path / "rl", ds) as stack:
+        sqlite_store.enqueue("public", chain[:2])
+        sqlite_store.claim_batch(2, pipeline="BIGQUERY", owner="bq-run")
+        summary = {"complete": 0, "invalid": 0, "retry_later": 0, "released": 0, "handed": [], "reason": None}
+        parsed = {a: HubbleLineage(a, creator=ROOT, found=True) for a in chain[:2]}
+        stack.horizon.faults.fail_5xx = 10**6
+        _write_results(
+            sqlite_store,
+            settings,
+            "public",
+            "bq-run",
+            {chain[0]: parsed[chain[0]]},
+            stack.client(settings),
+            summary,
+            None,
+        )
+        stack.horizon.faults.fail_5xx = 0
+        stack.horizon.faults.malformed = 10**6
+        _write_results(
+            sqlite_store,
+            settings,
+            "public",
+            "bq-run",
+            {chain[1]: parsed[chain[1]]},
+            stack.client(settings),
+            summary,
+            None,
+        )
+    assert summary["handed"] == [chain[0]] and summary["retry_later"] == 1
+    held = sqlite_store.get("public", chain[0])
+    assert held.status == "PROCESSING" and held.claim_owner == "bq-run" and held.retry_count == 0
+    charged = sqlite_store.get("public", chain[1])
+    assert charged.status == "PENDING" and charged.retry_count == 1 and charged.next_attempt_at is not None

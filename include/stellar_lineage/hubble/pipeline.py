@@ -312,6 +312,7 @@ def _write_results(
     deadline: float | None,
 ) -> None:
     from include.stellar_lineage.clients import AccountNotFound
+    from include.stellar_lineage.faults import Fault, classify, retry_backoff
 
     for account, item in parsed.items():
         if not item.found:
@@ -336,7 +337,13 @@ def _write_results(
                 store.mark_invalid(network, account, owner=owner, reason=str(exc), source=PipelineSource.BIGQUERY.value)
             )
             continue
-        except Exception as exc:  # noqa: BLE001 - transient Horizon trouble must not lose the record
+        except Exception as exc:  # noqa: BLE001 - classified (faults.py); no error loses the record
+            if classify(exc) is not Fault.RECORD:
+                # Provider down, breaker open, a configuration fault: not this record's fault. The API
+                # fallback (same run) takes it over and applies the breaker / fails the run uncharged.
+                summary["handed"].append(account)
+                summary["reason"] = summary["reason"] or f"horizon_unavailable: {type(exc).__name__}"
+                continue
             status = store.retry_later(
                 network,
                 account,
@@ -344,6 +351,7 @@ def _write_results(
                 error=f"{type(exc).__name__}: {exc}"[:500],
                 max_retries=settings.max_retry_attempts,
                 source=PipelineSource.BIGQUERY.value,
+                backoff=retry_backoff(settings),
             )
             summary["retry_later"] += int(status is not None)
             log.warning("%s/%s: Horizon attributes failed (%s) -> %s", network, account, exc, status)
