@@ -333,8 +333,8 @@ def process_claimed(
     try:
         run.release_remaining()
         run.settle_suspects()
-    except Exception as exc:  # noqa: BLE001 - the store failed while settling: report it as such
-        run.fatal = run.fatal or (exc, "")
+    except Exception as settle_error:  # noqa: BLE001 - the store failed while settling: report it as such
+        run.fatal = run.fatal or (settle_error, "")
     summary: dict[str, Any] = {key: run.counts.get(key, 0) for key in SUMMARY_KEYS}
     summary.update(
         claimed=len(claimed),
@@ -345,13 +345,13 @@ def process_claimed(
     )
     log.info("API path (%s): %s", source, {k: v for k, v in summary.items() if k != "completed"})
     if run.fatal is not None:
-        exc, network = run.fatal
+        cause, network = run.fatal
         error = RunConfigurationError(
-            f"{explain(exc, network)} The {summary['claimed']} records claimed by this run went back to "
+            f"{explain(cause, network)} The {summary['claimed']} records claimed by this run went back to "
             "PENDING without a retry charge."
         )
         record_run(settings, error, breakers)
-        raise error from exc
+        raise error from cause
     if source == "API":
         record_run(settings, None, breakers)
     return summary

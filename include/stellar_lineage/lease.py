@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from include.stellar_lineage.store.base import LineageStore
 
@@ -20,9 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def claim_lease(
-    store: LineageStore, claimed: Sequence[dict[str, str]], owner: str, *, stuck_threshold_s: float
-) -> Iterator[None]:
+def claim_lease(store: LineageStore, claimed: Sequence[Any], owner: str, *, stuck_threshold_s: float) -> Iterator[None]:
     """Renew ``owner``'s claims on ``claimed`` (``[{"network", "account"}]``) while the block runs."""
     by_network: dict[str, list[str]] = {}
     for item in claimed:

@@ -26,11 +26,14 @@ _FAR_FUTURE = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 class RecoveryMixin:
     # provided by CassandraLineageStore
     session: Any
-    stmts: dict[str, Any]
     execute: Any
     _rows: Any
     _count: Any
     networks: Any
+
+    @property
+    def stmts(self) -> dict[str, Any]:
+        raise NotImplementedError  # the store prepares them
 
     def requeue_failed(
         self,

@@ -56,17 +56,18 @@ class TransitionsMixin:
             return None
         to_pending = target(row) == P
         token = q.new_token() if to_pending else None
-        hint = None
+        hint: q.PendingHint | q.DelayedHint | None = None
         failed = q.failed_entry(network, account, when) if target(row) == Status.FAILED.value else None
         if failed is not None:  # hint first: a FAILED row is always findable by requeue_failed
             self.execute("failed_put", failed)
         if to_pending:
-            hint = q.hint_for_row(row, network, token)
+            pending = q.hint_for_row(row, network, token)
             if due is not None and due > when:
-                hint = q.DelayedHint(due, hint)
+                hint = q.DelayedHint(due, pending)
                 self.execute("delayed_put", hint.put_params())
             else:
-                self.execute("pending_put", hint.key())
+                hint = pending
+                self.execute("pending_put", pending.key())
         params = (*make_params(row, token), network, account, owner, row.claim_token)
         try:
             applied = self.execute(name, params).was_applied

@@ -27,7 +27,8 @@ class SqliteRecovery:
         limit: int = 10_000,
         now: dt.datetime | None = None,
     ) -> list[tuple[str, str]]:
-        where, params = ["status = 'FAILED'"], []
+        where: list[str] = ["status = 'FAILED'"]
+        params: list[Any] = []
         if failed_before is not None:
             where.append("updated_at < ?")
             params.append(ts(failed_before))
