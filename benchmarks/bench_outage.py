@@ -10,8 +10,8 @@ The same script runs on a checkout without circuit breakers (e.g. commit 76d8bb7
 "before" column of benchmarks/RESULTS.md was produced::
 
     python benchmarks/bench_outage.py                       # this checkout
-    git worktree add /tmp/before 76d8bb7 && cp benchmarks/bench_outage.py /tmp/before/benchmarks/ \\
-        && (cd /tmp/before && PYTHONPATH=. python benchmarks/bench_outage.py)
+    git worktree add ../before 76d8bb7 && cp benchmarks/bench_outage.py ../before/benchmarks/ \\
+        && (cd ../before && PYTHONPATH=. python benchmarks/bench_outage.py)
 """
 
 from __future__ import annotations
