@@ -30,7 +30,7 @@ from include.stellar_lineage.store.base import LineageStore
 
 FIELDS = [f.name for f in dataclasses.fields(LineageRecord)]
 _TIMES = {f.name for f in dataclasses.fields(LineageRecord) if "datetime" in str(f.type)}
-_INTS = {"retry_count", "priority"}
+_INTS = {"retry_count", "priority", "failed_rounds"}
 FORMATS = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
 GRAPH_FORMATS = {"graphml": "application/graphml+xml", "dot": "text/vnd.graphviz"}
 MAX_GRAPH_NODES = 50_000
