@@ -208,8 +208,20 @@ def test_no_statement_filters_or_scans():
 
     for name, text in load_statements("ks").items():
         assert "ALLOW FILTERING" not in text.upper(), name
-        if text.upper().startswith("SELECT") and name != "scan_all":  # scan_all: one-off backfill
+        # The only whole-table reads: the one-off admin backfill and the export's paged scan (export
+        # streams every record by design); nothing on the claim, stats or lookup paths may scan.
+        if text.upper().startswith("SELECT") and name not in WHOLE_TABLE_READS:
             assert "WHERE" in text.upper(), f"{name} reads without a partition restriction"
+
+
+WHOLE_TABLE_READS = {"scan_all": "admin/backfill.py", "scan_records": "scan.py (export)"}
+
+
+def test_whole_table_reads_are_used_only_by_export_and_admin():
+    root = Path(__file__).resolve().parents[2] / "include" / "stellar_lineage"
+    for name, allowed in WHOLE_TABLE_READS.items():
+        users = sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if f'"{name}"' in p.read_text())
+        assert users and all(u.endswith(allowed.split(" ")[0]) for u in users), (name, users)
 
 
 def test_stats_cost_does_not_grow_with_the_table(store, node):
