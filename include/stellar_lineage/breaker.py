@@ -260,11 +260,19 @@ class ProviderBreakers:
 
 
 def breakers_from_settings(settings: Any, directory: str | os.PathLike[str] | None = None) -> ProviderBreakers:
-    """The host-wide breakers for Settings (thresholds from the ``breaker_*`` Variables)."""
+    """The breakers for Settings (thresholds from the ``breaker_*`` Variables): host-wide next to the
+    rate limiter's file, or cluster-wide in Redis when the rate limiter is (``rate_limiter_backend``)."""
     from include.stellar_lineage.ratelimit import default_directory
 
+    storage: BreakerStorage
+    if getattr(settings, "rate_limiter_backend", "host") == "redis":
+        from include.stellar_lineage.breaker_redis import RedisBreakerStorage
+
+        storage = RedisBreakerStorage.from_settings(settings)
+    else:
+        storage = SqliteBreakerStorage(directory if directory is not None else default_directory())
     return ProviderBreakers(
-        SqliteBreakerStorage(directory if directory is not None else default_directory()),
+        storage,
         failure_threshold=settings.breaker_failure_threshold,
         probe_interval_s=float(settings.breaker_probe_interval_seconds),
     )

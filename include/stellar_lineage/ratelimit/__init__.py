@@ -39,6 +39,7 @@ __all__ = [
     "default_directory",
     "limiter_from_settings",
     "redis_url_from_connection",
+    "redis_url_from_settings",
 ]
 
 
@@ -67,6 +68,12 @@ def limiter_from_settings(settings: Any, directory: str | os.PathLike[str] | Non
     }
     if getattr(settings, "rate_limiter_backend", "host") != "redis":
         return HostRateLimiter(rates, directory)
+    url, prefix = redis_url_from_settings(settings)
+    return RedisRateLimiter.from_url(rates, url, prefix=prefix)
+
+
+def redis_url_from_settings(settings: Any) -> tuple[str, str]:
+    """(URL, key prefix) of the cluster's Redis from the Connection the Variables name (inside a task)."""
     from airflow.sdk import BaseHook  # task-time only
 
     conn = BaseHook.get_connection(settings.rate_limiter_redis_conn_id)
@@ -74,5 +81,4 @@ def limiter_from_settings(settings: Any, directory: str | os.PathLike[str] | Non
         from airflow.sdk.log import mask_secret
 
         mask_secret(conn.password)
-    url, prefix = redis_url_from_connection(conn)
-    return RedisRateLimiter.from_url(rates, url, prefix=prefix)
+    return redis_url_from_connection(conn)
