@@ -36,7 +36,7 @@ def check_health(
         recent = store.completions_since(network, now - quiet, now=now)
         waiting = [
             r
-            for r in store.pending_accounts(network, limit=100, stuck_threshold=stuck_after, now=now)
+            for r in store.pending_accounts(network, limit=100)
             if r.status == Status.PENDING.value and r.created_at is not None
         ]
         oldest = min((r.created_at for r in waiting if r.created_at is not None), default=None)

@@ -1,7 +1,7 @@
 """What tasks hand to each other through XCom, as TypedDicts (JSON-able, checked by mypy).
 
-A claim task returns a ``Claim``; the tasks that finish it (the API path, the Hubble query) read it
-back through ``claim.output``. Summaries are what those tasks return for the run's log and the UI.
+A claim task returns a ``Claim``; the tasks that finish it (the cost guard, the Hubble query, the API
+path) read it back through ``claim.output``.
 """
 
 from __future__ import annotations
@@ -20,18 +20,3 @@ class Claim(TypedDict):
     owner: str
     pipeline: str
     records: list[ClaimedRecord]
-
-
-class ApiSummary(TypedDict, total=False):
-    """``api_pipeline.process_claimed``'s counts per outcome (keys are the outcomes)."""
-
-    complete: int
-    climbed: int
-    invalid: int
-    retry_later: int
-    failed: int
-    released: int
-    claim_lost: int
-    claimed: int
-    seconds: float
-    source: str

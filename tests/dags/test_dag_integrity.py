@@ -15,6 +15,15 @@ from tests.support.seed_shapes import shapes
 from include.stellar_lineage.dag_defaults import ALLOWED_TAGS
 from include.stellar_lineage.runtime import RUN_SPAN_SECONDS
 
+# One BigQuery / health run at a time (spend and alerts are per run); two API runs may overlap as one
+# ends (each claims its own records); enqueue runs are independent user requests.
+MAX_ACTIVE_RUNS = {
+    "stellar_lineage_api_pipeline": 2,
+    "stellar_lineage_bigquery_pipeline": 1,
+    "stellar_lineage_enqueue": 4,
+    "stellar_lineage_health": 1,
+}
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "stellar_lineage_enqueue",
@@ -46,7 +55,7 @@ def test_conventions(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags and set(dag.tags) <= ALLOWED_TAGS, (dag_id, dag.tags)
         assert dag.catchup is False, dag_id
-        assert dag.max_active_runs is not None, dag_id
+        assert dag.max_active_runs == MAX_ACTIVE_RUNS[dag_id], dag_id
         assert dag.doc_md, dag_id
         for t in dag.tasks:
             assert isinstance(t.retries, int) and t.retries >= 2, (dag_id, t.task_id, t.retries)

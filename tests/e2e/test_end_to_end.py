@@ -332,7 +332,7 @@ def test_end_to_end(stack, request):
                         assert rec.stellar_account_created_at == chains.created_at[account], account
             for network in ("public", "testnet"):
                 assert store.get(network, chains.invalid) is None, f"invalid address stored on {network}"
-            assert store.pending_accounts(None, limit=1000, stuck_threshold=dt.timedelta(minutes=15)) == []
+            assert store.pending_accounts(None, limit=1000) == []
             stats_now = store.stats("public", stuck_threshold=dt.timedelta(minutes=15))
         counts = {
             s: sum(1 for v in expected_source.values() if v == s)

@@ -362,9 +362,9 @@ class StoreContract:
     def test_pending_accounts_processing_first(self, store):
         store.enqueue("public", [A, B, C])
         store.claim_batch(1, pipeline="API", owner="w", network="public", accounts=[C])
-        got = store.pending_accounts("public", limit=2, stuck_threshold=STUCK)
+        got = store.pending_accounts("public", limit=2)
         assert [r.stellar_account for r in got] == [C, A]
-        assert len(store.pending_accounts(None, limit=100, stuck_threshold=STUCK)) == 3
+        assert len(store.pending_accounts(None, limit=100)) == 3
 
     def test_get_many_and_unknown(self, store):
         store.enqueue("public", [A, B])

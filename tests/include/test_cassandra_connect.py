@@ -13,7 +13,6 @@ from include.stellar_lineage.store.cassandra import connect as cassandra_connect
 from include.stellar_lineage.store.cassandra.connect import (
     CassandraConfigError,
     build_cluster,
-    describe,
 )
 
 TOKEN = "AstraCS:secret-token-value:0123456789abcdef"
@@ -104,16 +103,3 @@ def test_bad_consistency_names_the_extra(monkeypatch):
     set_conn(monkeypatch, host="127.0.0.1", schema="ks", extra={"serial_consistency": "QUORUM"})
     with pytest.raises(CassandraConfigError, match="serial_consistency"):
         build_cluster()
-
-
-def test_describe_never_contains_the_password(monkeypatch):
-    from airflow.sdk import Connection
-
-    conn = Connection(
-        conn_id="c",
-        conn_type="cassandra",
-        schema="ks",
-        password=TOKEN,
-        extra=json.dumps({"secure_connect_bundle": "/b.zip"}),
-    )
-    assert TOKEN not in describe(conn) and "/b.zip" in describe(conn)

@@ -78,6 +78,8 @@ def test_load_settings_rejects_bad_variable(monkeypatch):
         load_settings()
 
 
-def test_every_field_has_docs():
+def test_every_field_has_docs_and_a_default_that_parses():
+    parsed = defaults()
     for field in FIELDS:
-        assert field.meaning and field.kind and field.default is not None
+        assert field.meaning and field.kind, field.name
+        assert getattr(parsed, field.name) == field.parse(field.default), field.name

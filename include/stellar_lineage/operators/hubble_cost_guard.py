@@ -57,9 +57,7 @@ class HubbleCostGuardOperator(BaseBranchOperator):
             if dry_only:
                 accounts = [
                     r.stellar_account
-                    for r in store.pending_accounts(
-                        self.network, limit=int(self.limit), stuck_threshold=_minutes(settings.stuck_threshold_minutes)
-                    )
+                    for r in store.pending_accounts(self.network, limit=int(self.limit))
                     if r.status == "PENDING"
                 ]
             else:
@@ -87,9 +85,3 @@ class HubbleCostGuardOperator(BaseBranchOperator):
             )
             return None
         return self.query_task_id if decision["approved"] else self.fallback_task_id
-
-
-def _minutes(n: int):
-    import datetime as dt
-
-    return dt.timedelta(minutes=n)

@@ -52,7 +52,6 @@ class LineageStore(abc.ABC):
         accounts: Iterable[str],
         *,
         priority: Priority = Priority.REQUESTED,
-        creator_of: str | None = None,
     ) -> EnqueueResult:
         """Add accounts as PENDING. Unseen → added. FAILED/INVALID re-requested with
         ``Priority.REQUESTED`` → reset to PENDING (retry_count 0). Anything else → unchanged.
@@ -285,8 +284,6 @@ class LineageStore(abc.ABC):
         network: str | None = None,
         *,
         limit: int = 100,
-        stuck_threshold: dt.timedelta,
-        now: dt.datetime | None = None,
     ) -> list[LineageRecord]:
         """Up to ``limit`` PENDING/PROCESSING records, PROCESSING first, then claim order."""
 

@@ -110,11 +110,3 @@ def build_cluster(conn_id: str = DEFAULT_CONN_ID) -> tuple[Cluster, str, Consist
     if extras.get("connect_timeout"):
         cluster.connect_timeout = float(extras["connect_timeout"])
     return cluster, keyspace, consistency
-
-
-def describe(conn: Any) -> str:
-    """A loggable one-line description of the connection, without any secret."""
-    extras = conn.extra_dejson
-    if extras.get("secure_connect_bundle"):
-        return f"Astra DB via bundle {extras['secure_connect_bundle']} keyspace {conn.schema}"
-    return f"Cassandra {conn.host}:{conn.port or 9042} keyspace {conn.schema}"

@@ -7,7 +7,7 @@
   is idempotent by itself. A crash half-way through a file is therefore safe to re-run.
 * ``check_schema`` reads ``system_schema`` and raises ``SchemaError`` naming every missing table and
   column, so a worker fails at start-up instead of with "Undefined column name pipeline_source" in the
-  middle of a batch (what the seed did).
+  middle of a batch.
 * Schema changes wait for agreement across nodes (``wait_for_schema_agreement``) before the next one.
 """
 

@@ -151,8 +151,6 @@ class StatsMixin:
         network: str | None = None,
         *,
         limit: int = 100,
-        stuck_threshold: dt.timedelta,
-        now: dt.datetime | None = None,
     ) -> list[LineageRecord]:
         networks = [network] if network else self.networks()
         live = sorted(

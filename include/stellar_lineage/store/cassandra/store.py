@@ -153,7 +153,6 @@ class CassandraLineageStore(
         accounts: Iterable[str],
         *,
         priority: Priority = Priority.REQUESTED,
-        creator_of: str | None = None,
     ) -> EnqueueResult:
         unique = list(dict.fromkeys(accounts))
         self.execute("network_put", (network,))

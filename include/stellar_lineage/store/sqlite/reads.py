@@ -167,8 +167,6 @@ class SqliteReads:
         network: str | None = None,
         *,
         limit: int = 100,
-        stuck_threshold: dt.timedelta,
-        now: dt.datetime | None = None,
     ) -> list[LineageRecord]:
         records: list[LineageRecord] = []
         for status, order in (("PROCESSING", "processing_started_at"), ("PENDING", "priority, created_at")):

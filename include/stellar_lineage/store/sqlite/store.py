@@ -136,7 +136,6 @@ class SqliteLineageStore(SqliteRecovery, SqliteGraph, SqliteFollowups, SqliteRea
         accounts: Iterable[str],
         *,
         priority: Priority = Priority.REQUESTED,
-        creator_of: str | None = None,
     ) -> EnqueueResult:
         # Bulk: read which accounts exist (500 per query), then one executemany for the new rows and
         # one for the resets, all in one write transaction (1,000,000 requests in graph mode).
