@@ -4,7 +4,7 @@ Pure functions over the ``LineageStore`` interface: no Airflow, no FastAPI, no I
 calls named below, so they are unit-tested against a real SQLite store without a server. Every
 number comes from ``store.stats`` / ``store.spend_summary`` / ``store.queue_depth`` / ``store.pending_accounts`` /
 ``store.lineage``, which the store answers from maintained aggregates or indexed lookups, never by
-iterating every record (the seed re-scanned the whole table on every 30-second poll).
+iterating every record, so a poll costs the same whatever the table size.
 
 Semantics of ``pipeline_stats`` (documented in the README):
 
@@ -12,8 +12,7 @@ Semantics of ``pipeline_stats`` (documented in the README):
   network by the ``pipeline_source`` that produced them;
 * ``pending_total`` / ``processing_total`` / ``complete_total`` / ``failed_total`` /
   ``invalid_total``: records of the network in that status;
-* ``total_accounts``: every record of the network, whatever its status (the seed summed the source
-  totals instead, which hid the queue);
+* ``total_accounts``: every record of the network, whatever its status (queued ones included);
 * ``last_24h``: completions in the 24 hours before ``timestamp``, by pipeline source;
 * ``queue_depth``: PENDING records waiting for a claim (what the API DAG's ``auto`` batch size uses);
 * ``stuck_total``: PROCESSING records claimed longer ago than ``stuck_threshold_minutes``;
@@ -169,7 +168,7 @@ def pending_accounts(
     ``limit`` or more records in flight are the aggregates asked for those two numbers."""
     now = now or utcnow()
     network = networks[0] if len(networks) == 1 else None
-    records = store.pending_accounts(network, limit=limit, stuck_threshold=stuck_threshold, now=now)[:limit]
+    records = store.pending_accounts(network, limit=limit)[:limit]
     accounts = [pending_entry(r, now=now, stuck_threshold=stuck_threshold) for r in records]
     in_flight = [a for a in accounts if a["status"] == Status.PROCESSING.value]
     if len(in_flight) < limit:

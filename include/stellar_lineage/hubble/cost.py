@@ -5,7 +5,8 @@ Cost model (BigQuery on-demand, reference/hubble_bigquery.md B.3):
 * estimated USD = dry-run bytes / 2**40 x ``bigquery_price_per_tib_usd`` (the price is per TiB);
 * BigQuery bills at least 10 MiB per referenced table, so a tiny estimate is still charged that
   minimum: the guard compares the *billable* bytes, max(estimate, 10 MiB x tables), with the limits;
-* ``bigquery_size_limit_gb`` is in GB (10**9 bytes), as the seed's 145 GB limit was.
+* ``bigquery_size_limit_gb`` is in GB (10**9 bytes), so existing limits keep their meaning
+  (docs/architecture.md).
 
 Refusal order (the first that applies is reported): cost limit, size limit, daily budget.
 """
