@@ -105,3 +105,23 @@ def test_the_test_command_and_the_pre_commit_hook_run_the_checks():
     test_command = (ROOT / "scripts" / "test").read_text()
     assert "bash scripts/lint" in test_command.split("python -m pytest")[0]  # before any test runs
     assert "entry: bash scripts/lint" in (ROOT / ".pre-commit-config.yaml").read_text()
+
+
+def _pins(name: str) -> dict[str, str]:
+    lines = (ROOT / name).read_text().splitlines()
+    pairs = (line.split("==", 1) for line in lines if "==" in line and not line.startswith("#"))
+    return {pkg.strip().lower(): version.strip() for pkg, version in pairs}
+
+
+def test_runtime_and_dev_requirements_are_apart_and_locked():
+    runtime, dev, lock = _pins("requirements.txt"), _pins("requirements-dev.txt"), _pins("constraints.txt")
+    assert not {"pytest", "ruff", "mypy"} & runtime.keys(), "test tools belong in requirements-dev.txt"
+    for pkg, version in {**runtime, **dev}.items():
+        assert lock.get(pkg) == version, f"{pkg}=={version} is not what constraints.txt locks ({lock.get(pkg)})"
+
+
+def test_the_docker_image_check_wants_the_locked_airflow():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    airflow = _pins("requirements.txt")["apache-airflow"]
+    assert f"v == '{airflow}'" in dockerfile, "the Dockerfile's version check must match the lock"
+    assert "ARG ASTRO_RUNTIME=3.3-" in dockerfile  # a runtime of the Airflow 3.3 line
