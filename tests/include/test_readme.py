@@ -22,3 +22,19 @@ def test_airflow_settings_seed_every_variable_without_secrets():
     assert seeded == {PREFIX + f.name: f.default for f in FIELDS}
     for conn in settings["connections"]:
         assert not conn.get("conn_password"), conn["conn_id"]
+
+
+def test_readme_layout_names_every_part_of_the_tree():
+    """Every top-level entry and every module/package of include/stellar_lineage is in the layout."""
+    import subprocess
+
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## Project layout (Astro CLI)", 1)[1].split("\n## ", 1)[0]
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    top = {p.split("/")[0] for p in tracked.split() if not p.startswith(".")}
+    top -= {"README.md", "include"}  # the layout is README's; include/ is listed by its package
+    missing = sorted(t for t in top if t.rstrip("/") not in layout)
+    package = ROOT / "include" / "stellar_lineage"
+    parts = {p.name for p in package.iterdir() if p.name != "__init__.py" and not p.name.startswith(("_", "."))}
+    missing += sorted(f"include/stellar_lineage/{p}" for p in parts if p.removesuffix(".py") not in layout)
+    assert not missing, f"README 'Project layout' does not mention: {missing}"
