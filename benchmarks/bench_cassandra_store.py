@@ -150,7 +150,7 @@ def read_latency(session, keyspace: str, sizes: list[int]) -> list[dict]:
                 "queue_depth": timed(lambda r=reader: r.queue_depth("public"), counter=counting),
                 # 100 PROCESSING + the first 100 PENDING in claim order
                 "pending_accounts_200": timed(
-                    lambda r=reader: r.pending_accounts("public", limit=200, stuck_threshold=STUCK), counter=counting
+                    lambda r=reader: r.pending_accounts("public", limit=200), counter=counting
                 ),
                 "by_status": stats["by_status"],
                 "stuck": stats["stuck"],

@@ -16,11 +16,13 @@ from include.stellar_lineage.dag_defaults import ALLOWED_TAGS
 from include.stellar_lineage.runtime import RUN_SPAN_SECONDS
 
 # One BigQuery / health run at a time (spend and alerts are per run); two API runs may overlap as one
-# ends (each claims its own records); enqueue runs are independent user requests.
+# ends (each claims its own records); enqueue runs are independent user requests (file enqueues are
+# heavier: two at a time).
 MAX_ACTIVE_RUNS = {
     "stellar_lineage_api_pipeline": 2,
     "stellar_lineage_bigquery_pipeline": 1,
     "stellar_lineage_enqueue": 4,
+    "stellar_lineage_enqueue_file": 2,
     "stellar_lineage_health": 1,
 }
 
