@@ -15,7 +15,7 @@ from tests.support.seed_shapes import shapes
 from include.stellar_lineage.dag_defaults import ALLOWED_TAGS
 from include.stellar_lineage.runtime import RUN_SPAN_SECONDS
 
-# One BigQuery / health run at a time (spend and alerts are per run); two API runs may overlap as one
+# One BigQuery / snapshot / health run at a time (spend and alerts are per run); two API runs may overlap as one
 # ends (each claims its own records); enqueue runs are independent user requests (file enqueues are
 # heavier: two at a time).
 MAX_ACTIVE_RUNS = {
@@ -23,6 +23,7 @@ MAX_ACTIVE_RUNS = {
     "stellar_lineage_bigquery_pipeline": 1,
     "stellar_lineage_enqueue": 4,
     "stellar_lineage_enqueue_file": 2,
+    "stellar_lineage_graph_snapshot": 1,  # one snapshot load at a time (it resumes, never runs twice)
     "stellar_lineage_health": 1,
 }
 
