@@ -24,6 +24,7 @@ MAX_ACTIVE_RUNS = {
     "stellar_lineage_enqueue": 4,
     "stellar_lineage_enqueue_file": 2,
     "stellar_lineage_graph_snapshot": 1,  # one snapshot load at a time (it resumes, never runs twice)
+    "stellar_lineage_retry_failed": 1,
     "stellar_lineage_health": 1,
 }
 
