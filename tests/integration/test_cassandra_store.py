@@ -498,3 +498,24 @@ def test_from_connection_fails_fast_then_migrates_when_asked(node, monkeypatch):
             store.close()
     finally:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
+
+
+def test_failed_rows_written_before_migration_004_are_indexed_and_requeued(store, node):
+    """A deployment upgraded to 004 already holds FAILED rows with no failed-index entry: the 004 post
+    step (and --recount) indexes them so the FAILED timer and the retry-all DAG see them."""
+    from include.stellar_lineage.store.cassandra.admin.backfill import index_failed
+
+    session, keyspace = node
+    account = "GOLDFAILEDACCOUNT"
+    failed_at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    session.execute(
+        f"INSERT INTO {keyspace}.stellar_creator_account_lineage "
+        "(network_name, stellar_account, status, retry_count, updated_at, created_at) VALUES (%s, %s, %s, %s, %s, %s)",
+        ("public", account, "FAILED", 3, failed_at, failed_at),
+    )
+    store.execute("network_put", ("public",))
+    assert store.requeue_failed(failed_before=None) == []  # not indexed: invisible to the timer
+    assert index_failed(store) == 1
+    assert index_failed(store) == 1  # re-runnable: the same entry again, not a second one
+    assert store.requeue_failed(failed_before=failed_at + dt.timedelta(seconds=1)) == [("public", account)]
+    assert store.get("public", account).status == "PENDING"

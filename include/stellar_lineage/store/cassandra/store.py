@@ -140,8 +140,15 @@ class CassandraLineageStore(
             self._stmts = None  # the tables/columns of 003 exist only now
             cassandra_backfill.backfill(self, log=log)
 
+        def index_failed() -> None:
+            self._stmts = None  # lineage_failed_index exists only now
+            cassandra_backfill.index_failed(self, log=log)
+
         applied = cassandra_schema.migrate(
-            self.session, self.keyspace, log=log, post_steps={"003_claims_and_indexes": backfill}
+            self.session,
+            self.keyspace,
+            log=log,
+            post_steps={"003_claims_and_indexes": backfill, "004_next_attempt": index_failed},
         )
         self._stmts = None
         return applied

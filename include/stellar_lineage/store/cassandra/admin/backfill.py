@@ -65,3 +65,20 @@ def backfill(store: Any, *, log: Any = None) -> dict[str, int]:
     if log:
         log.info("backfill: %d rows scanned, %d adopted into the queue indexes", sum(counts.values()), adopted)
     return {"rows": sum(counts.values()), "adopted": adopted}
+
+
+def index_failed(store: Any, *, log: Any = None) -> int:
+    """Migration 004's post step (and part of ``--recount``): FAILED rows written before 004 get their
+    ``lineage_failed_index`` entry, so the FAILED timer and the retry-all DAG find them too. The entry
+    keys on the row's ``updated_at`` (when it failed), so a re-run writes the same entries again."""
+    indexed = 0
+    stmt = store.stmts["scan_all"]
+    stmt.fetch_size = 1000
+    for row in store.session.execute(stmt):
+        if row.status == Status.FAILED.value:
+            when = q.aware(row.updated_at) or EPOCH
+            store.execute("failed_put", q.failed_entry(row.network_name, row.stellar_account, when))
+            indexed += 1
+    if log:
+        log.info("failed index: %d FAILED rows indexed", indexed)
+    return indexed
