@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 
 from include.stellar_lineage.config import parse_settings
 from include.stellar_lineage.store.sqlite import SqliteLineageStore
+from include.stellar_lineage.ui.providers import CachedSettings
 from include.stellar_lineage.validation import SEED_REASON
 from tests.support.dag_env import run_dag
 from tests.support.seed_shapes import DERIVED, VALID, shapes
@@ -54,6 +55,7 @@ def env(airflow_db, tmp_path_factory):
     SqliteLineageStore(store_path).close()
     mp = pytest.MonkeyPatch()
     mp.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH", str(store_path))
+    CachedSettings.reset_all()  # the plugin's app is built once per process: read this test's Variable
     app = create_app(apps="core")
     token = init_auth_manager().generate_jwt(SimpleAuthManagerUser(username="sinks", role="viewer"))
     try:
@@ -63,6 +65,7 @@ def env(airflow_db, tmp_path_factory):
     finally:
         purge_cached_app()
         mp.undo()
+        CachedSettings.reset_all()  # later tests must not see this module's store
 
 
 def _run_conf_of_every_enqueue_run() -> str:

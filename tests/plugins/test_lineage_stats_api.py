@@ -341,6 +341,7 @@ def test_mounted_in_airflow_api_server(store_path, tokens, monkeypatch):
     from airflow.api_fastapi.app import create_app as create_airflow_app, purge_cached_app
 
     monkeypatch.setenv("AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH", str(store_path))
+    CachedSettings.reset_all()  # the plugin's app (built once per process) may hold an earlier test's store
     app = create_airflow_app(apps="core")
     try:
         with TestClient(app) as c:

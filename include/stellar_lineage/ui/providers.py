@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from include.stellar_lineage.config import PREFIX, Settings, parse_settings
 from include.stellar_lineage.store.base import LineageStore
@@ -63,6 +64,8 @@ def read_ui_settings(reader: Callable[[str], str | None] = read_variable) -> Set
 class CachedSettings:
     """``read_ui_settings`` memoised for ``ttl`` seconds; errors are not cached."""
 
+    _instances: ClassVar[weakref.WeakSet[CachedSettings]] = weakref.WeakSet()
+
     def __init__(
         self,
         loader: Callable[[], Settings] = read_ui_settings,
@@ -73,6 +76,18 @@ class CachedSettings:
         self._lock = threading.Lock()
         self._value: Settings | None = None
         self._loaded_at = 0.0
+        CachedSettings._instances.add(self)
+
+    def reset(self) -> None:
+        """Forget the cached value: the next call reads the Variables again."""
+        with self._lock:
+            self._value = None
+
+    @classmethod
+    def reset_all(cls) -> None:
+        """Reset every live cache (the plugin's app is built once per process, at import)."""
+        for cache in list(cls._instances):
+            cache.reset()
 
     def __call__(self) -> Settings:
         with self._lock:
