@@ -16,7 +16,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from typing import Any
+
 from include.stellar_lineage.config import Settings
+from include.stellar_lineage.records import SpendEntry
 
 TIB = 2**40
 GB = 10**9
@@ -39,6 +42,32 @@ DRY_RUN_ONLY = "dry_run_only"
 
 def usd_for_bytes(nbytes: int | float, price_per_tib_usd: float) -> float:
     return float(nbytes) / TIB * price_per_tib_usd
+
+
+def record_job_spend(
+    store: Any,
+    settings: Settings,
+    *,
+    network: str,
+    nbytes: int,
+    decision: str,
+    run_id: str,
+    detail: str,
+    accounts: int = 0,
+) -> None:
+    """One BigQuery job in the spend ledger (batch queries and graph snapshots alike)."""
+    store.record_spend(
+        SpendEntry(
+            kind="job",
+            network=network,
+            bytes=nbytes,
+            usd=usd_for_bytes(nbytes, settings.bigquery_price_per_tib_usd),
+            accounts=accounts,
+            decision=decision,
+            run_id=run_id,
+            detail=detail,
+        )
+    )
 
 
 def billable_bytes(estimate_bytes: int, referenced_tables: int) -> int:

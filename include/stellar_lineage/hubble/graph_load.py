@@ -22,7 +22,7 @@ from include.stellar_lineage.hubble import cost
 from include.stellar_lineage.hubble.graph import GraphHubble, GraphPlan, new_snapshot_id
 from include.stellar_lineage.hubble.query import HubbleUnavailable
 from include.stellar_lineage.hubble.storage_read import ReadSessionGone, StreamPosition, open_session, read_batches
-from include.stellar_lineage.records import CreationEdge, GraphState, SpendEntry, utcnow
+from include.stellar_lineage.records import CreationEdge, GraphState, utcnow
 from include.stellar_lineage.store.base import EDGE_CHUNK, LineageStore
 
 log = logging.getLogger(__name__)
@@ -108,18 +108,26 @@ def _start(store, settings, graph, guard, hubble, previous, run_id, timeout_s) -
         )
     except HubbleUnavailable as exc:
         spent = int(guard["billable_bytes"]) if exc.reason == "timeout" else 0
-        _spend(store, settings, graph.network, spent, "failed", run_id, f"graph {graph.mode}: {exc}"[:500])
+        cost.record_job_spend(
+            store,
+            settings,
+            network=graph.network,
+            nbytes=spent,
+            decision="failed",
+            run_id=run_id,
+            detail=f"graph {graph.mode}: {exc}"[:500],
+        )
         raise
     rows = hubble.table_rows(table)
     billed_bytes = billed if billed is not None else int(guard["billable_bytes"])
-    _spend(
+    cost.record_job_spend(
         store,
         settings,
-        graph.network,
-        billed_bytes,
-        "ran",
-        run_id,
-        f"graph {graph.mode} job {job_id}; {rows} rows into {table}; "
+        network=graph.network,
+        nbytes=billed_bytes,
+        decision="ran",
+        run_id=run_id,
+        detail=f"graph {graph.mode} job {job_id}; {rows} rows into {table}; "
         + ("bytes billed reported" if billed is not None else "bytes billed not reported: estimate recorded"),
         accounts=rows,
     )
@@ -143,21 +151,6 @@ def _start(store, settings, graph, guard, hubble, previous, run_id, timeout_s) -
     store.set_graph_state(_state(graph.network, cursor, done=False))
     log.info("Graph %s: %d rows in %s (job %s); loading", graph.mode, rows, table, job_id)
     return cursor
-
-
-def _spend(store, settings, network, nbytes, decision, run_id, detail, accounts=0) -> None:
-    store.record_spend(
-        SpendEntry(
-            kind="job",
-            network=network,
-            bytes=nbytes,
-            usd=cost.usd_for_bytes(nbytes, settings.bigquery_price_per_tib_usd),
-            accounts=accounts,
-            decision=decision,
-            run_id=run_id,
-            detail=detail,
-        )
-    )
 
 
 def _chunks(client: Any, position: StreamPosition, chunk_size: int) -> Iterator[tuple[str, Any]]:

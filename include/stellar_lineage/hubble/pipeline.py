@@ -261,39 +261,35 @@ def run_batch(
             # bytesBilledLimitExceeded fails "without incurring a charge"; after a timeout the job may
             # have scanned, so the ledger keeps the estimate as a conservative upper bound.
             billed = int(chunk["billable_bytes"]) if exc.reason == "timeout" else 0
-            store.record_spend(
-                SpendEntry(
-                    kind="job",
-                    network=network,
-                    bytes=billed,
-                    usd=cost.usd_for_bytes(billed, settings.bigquery_price_per_tib_usd),
-                    accounts=len(accounts),
-                    decision="failed",
-                    run_id=run_id,
-                    detail=str(exc)[:500],
-                )
+            cost.record_job_spend(
+                store,
+                settings,
+                network=network,
+                nbytes=billed,
+                decision="failed",
+                run_id=run_id,
+                detail=str(exc)[:500],
+                accounts=len(accounts),
             )
             log.warning("Hubble job failed (%s); %d accounts go to the API fallback", exc, len(accounts))
             summary["handed"] += accounts
             summary["reason"] = exc.reason
             continue
         billed = outcome.bytes_billed if outcome.bytes_billed is not None else int(chunk["billable_bytes"])
-        store.record_spend(
-            SpendEntry(
-                kind="job",
-                network=network,
-                bytes=billed,
-                usd=cost.usd_for_bytes(billed, settings.bigquery_price_per_tib_usd),
-                accounts=len(accounts),
-                decision="ran",
-                run_id=run_id,
-                detail=f"job {outcome.job_id}; {len(outcome.rows)} rows; cache_hit={outcome.cache_hit}; "
-                + (
-                    "bytes billed reported"
-                    if outcome.bytes_billed is not None
-                    else "bytes billed not reported: estimate recorded"
-                ),
-            )
+        cost.record_job_spend(
+            store,
+            settings,
+            network=network,
+            nbytes=billed,
+            decision="ran",
+            run_id=run_id,
+            detail=f"job {outcome.job_id}; {len(outcome.rows)} rows; cache_hit={outcome.cache_hit}; "
+            + (
+                "bytes billed reported"
+                if outcome.bytes_billed is not None
+                else "bytes billed not reported: estimate recorded"
+            ),
+            accounts=len(accounts),
         )
         parsed = parse_rows(outcome.rows, accounts, network=network)
         _write_results(store, settings, network, owner, parsed, client_for(network), summary, deadline)
