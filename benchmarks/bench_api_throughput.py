@@ -66,7 +66,7 @@ def run_pipeline(client, accounts: list[str], settings, seconds: float, workdir:
     return {
         "driver": "api_pipeline.process_claimed",
         "completed": summary["complete"],
-        "summary": {k: v for k, v in summary.items() if k != "completed"},
+        "summary": summary,
     }
 
 

@@ -187,9 +187,10 @@ def test_retried_query_task_rechecks_the_budget_before_billing_again(sqlite_stor
 
     s = settings(bigquery_daily_budget_usd=1.0)
     claim = _claimed(sqlite_store, [address("retry-a"), address("retry-b")])
-    chunk = cost.decide(95 * GB, s, spent_today_usd=0.0, referenced_tables=2).as_dict()
     accounts = [r["account"] for r in claim["records"]]
-    guard = {"approved": True, "chunks": [{**chunk, "approved": True, "network": "public", "batch": accounts}]}
+    decision = cost.decide(95 * GB, s, spent_today_usd=0.0, referenced_tables=2)
+    chunk = decision.as_query(approved=True, accounts=len(accounts), network="public", dry_run_only=False)
+    guard = {"approved": True, "chunks": [{**chunk, "batch": accounts}]}
     # the first try billed its job, then the task crashed
     sqlite_store.record_spend(
         SpendEntry(kind="job", network="public", bytes=95 * GB, usd=0.54, accounts=2, decision="ran")

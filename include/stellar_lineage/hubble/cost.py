@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 from include.stellar_lineage.config import Settings
+from include.stellar_lineage.payloads import QueryDecision
 from include.stellar_lineage.records import SpendEntry
 
 TIB = 2**40
@@ -97,8 +98,22 @@ class CostDecision:
     def approved(self) -> bool:
         return self.decision == APPROVED
 
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    def as_query(self, *, approved: bool, accounts: int, network: str, dry_run_only: bool) -> QueryDecision:
+        """The decision as the guard hands it to the query task (XCom)."""
+        return QueryDecision(
+            decision=self.decision,
+            approved=approved,
+            estimate_bytes=self.estimate_bytes,
+            billable_bytes=self.billable_bytes,
+            estimate_usd=self.estimate_usd,
+            spent_today_usd=self.spent_today_usd,
+            max_bytes_billed=self.max_bytes_billed,
+            accounts=accounts,
+            network=network,
+            reason=self.reason,
+            per_account_usd=self.estimate_usd / max(1, accounts),
+            dry_run_only=dry_run_only,
+        )
 
 
 def decide(

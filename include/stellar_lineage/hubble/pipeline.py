@@ -25,7 +25,7 @@ from include.stellar_lineage.graph_delta import scan_after, unchanged_since
 from include.stellar_lineage.hubble import cost
 from include.stellar_lineage.hubble.query import REFERENCED_TABLES, HubbleClient, HubbleUnavailable
 from include.stellar_lineage.hubble.results import lineage_result, parse_rows
-from include.stellar_lineage.payloads import Claim
+from include.stellar_lineage.payloads import Claim, HubbleBatchSummary, QueryDecision, RunDecision
 from include.stellar_lineage.records import PipelineSource, SpendEntry
 from include.stellar_lineage.store.base import LineageStore
 
@@ -47,7 +47,7 @@ def estimate_batch(
     committed_usd: float = 0.0,
     estimate: Callable[[], int] | None = None,
     referenced_tables: int = REFERENCED_TABLES,
-) -> dict[str, Any]:
+) -> QueryDecision:
     """Dry-run one query's accounts and decide. ``committed_usd``: what earlier chunks of the same run
     were approved for, counted against today's budget. Returns the decision as a JSON-able dict.
 
@@ -136,15 +136,12 @@ def estimate_batch(
         decision.decision,
         decision.reason,
     )
-    out = decision.as_dict()
-    out.update(
+    return decision.as_query(
         approved=decision.approved and not dry_run_only,
         accounts=len(accounts),
         network=network,
-        per_account_usd=decision.estimate_usd / max(1, len(accounts)),
         dry_run_only=dry_run_only,
     )
-    return out
 
 
 def estimate_run(
@@ -156,12 +153,12 @@ def estimate_run(
     hubble: HubbleClient,
     run_id: str = "",
     dry_run_only: bool = False,
-) -> dict[str, Any]:
+) -> RunDecision:
     """A run's accounts in chunks of ``bigquery_batch_size``: one dry run and one decision per chunk
     (the per-query limits apply to each; chunks approved earlier count against the daily budget).
     Returns the run's decision with the per-chunk ones (and their accounts) under ``chunks``."""
     size = settings.bigquery_batch_size
-    chunks: list[dict[str, Any]] = []
+    chunks: list[QueryDecision] = []
     committed = 0.0
     for start in range(0, len(accounts), size):
         part = list(accounts[start : start + size])
@@ -200,7 +197,7 @@ def estimate_run(
         "estimate_bytes": sum(int(c["estimate_bytes"]) for c in chunks),
         "billable_bytes": sum(int(c.get("billable_bytes") or 0) for c in chunks),
         "estimate_usd": total_usd,
-        "max_bytes_billed": sum(int(c["max_bytes_billed"]) for c in approved) if approved else None,
+        "max_bytes_billed": sum(c["max_bytes_billed"] or 0 for c in approved) if approved else None,
         "accounts": len(accounts),
         "network": network,
         "per_account_usd": total_usd / max(1, len(accounts)),
@@ -214,7 +211,7 @@ def run_batch(
     store: LineageStore,
     settings: Settings,
     claim: Claim,
-    guard: dict[str, Any],
+    guard: RunDecision,
     *,
     hubble: HubbleClient,
     client_for: Callable[[str], Any],
@@ -222,13 +219,13 @@ def run_batch(
     timeout_s: float = 600.0,
     deadline: float | None = None,
     recheck_budget: bool = False,
-) -> dict[str, Any]:
+) -> HubbleBatchSummary:
     """One job per approved chunk of the guard's decision (``estimate_run``); write what Hubble
     answered. Accounts of refused chunks, and of failed jobs, stay claimed for the fallback task."""
     owner = claim["owner"]
     held_now = store.held_by(claim["records"], owner)
     held = {(n, a) for n, accounts in held_now.items() for a in accounts}
-    summary: dict[str, Any] = {
+    summary: HubbleBatchSummary = {
         "complete": 0,
         "invalid": 0,
         "retry_later": 0,
@@ -241,7 +238,7 @@ def run_batch(
         accounts = [a for a in chunk["batch"] if (network, a) in held]  # a retry skips finished chunks
         if not accounts:
             continue
-        if not chunk["approved"] or network not in HUBBLE_NETWORKS:
+        if not chunk["approved"] or chunk["max_bytes_billed"] is None or network not in HUBBLE_NETWORKS:
             summary["handed"] += accounts
             summary["reason"] = summary["reason"] or chunk["decision"]
             continue
@@ -256,7 +253,7 @@ def run_batch(
                 summary["reason"] = again.decision
                 continue
         try:
-            outcome = hubble.run(accounts, max_bytes_billed=int(chunk["max_bytes_billed"]), timeout_s=timeout_s)
+            outcome = hubble.run(accounts, max_bytes_billed=chunk["max_bytes_billed"], timeout_s=timeout_s)
         except HubbleUnavailable as exc:
             # bytesBilledLimitExceeded fails "without incurring a charge"; after a timeout the job may
             # have scanned, so the ledger keeps the estimate as a conservative upper bound.
@@ -293,7 +290,7 @@ def run_batch(
         )
         parsed = parse_rows(outcome.rows, accounts, network=network)
         _write_results(store, settings, network, owner, parsed, client_for(network), summary, deadline)
-    log.info("Hubble batch: %s", {k: (len(v) if k == "handed" else v) for k, v in summary.items()})
+    log.info("Hubble batch: %s", {**summary, "handed": len(summary["handed"])})
     return summary
 
 
@@ -304,7 +301,7 @@ def _write_results(
     owner: str,
     parsed: dict,
     client: Any,
-    summary: dict[str, Any],
+    summary: HubbleBatchSummary,
     deadline: float | None,
 ) -> None:
     from include.stellar_lineage.clients import AccountNotFound

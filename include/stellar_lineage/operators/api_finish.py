@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from include.stellar_lineage.payloads import Claim
+from include.stellar_lineage.payloads import ApiRunSummary, Claim
 from include.stellar_lineage.records import PipelineSource
 from include.stellar_lineage.runtime import seconds_left_in_run, task_store
 
@@ -43,7 +43,7 @@ class FinishClaimedOperator(BaseOperator):
         self.source = PipelineSource(source).value  # a typo fails at parse time, not in a run
         self.deadline_seconds = deadline_seconds
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> ApiRunSummary:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from include.stellar_lineage.api_pipeline import process_claimed
@@ -63,7 +63,7 @@ class FinishClaimedOperator(BaseOperator):
                 raise AirflowSkipException("Every claimed record is already finished")
             self.log.info("%s: finishing %d held records", self.source, sum(len(v) for v in held.values()))
             try:
-                summary = process_claimed(
+                return process_claimed(
                     store,
                     claim["records"],
                     settings=settings,
@@ -74,5 +74,3 @@ class FinishClaimedOperator(BaseOperator):
                 )
             except RunConfigurationError as exc:  # records already released; a task retry cannot fix it
                 raise AirflowFailException(str(exc)) from exc
-        summary.pop("completed", None)
-        return summary

@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from include.stellar_lineage.api_pipeline import auto_batch_size
+from include.stellar_lineage.payloads import Claim
 from include.stellar_lineage.runtime import SCHEDULE_SECONDS, claim_owner, task_store
 
 
@@ -18,7 +19,7 @@ class ClaimLineageBatchOperator(BaseOperator):
     :param batch_size: a number (the BigQuery DAG's ``limit``), or ``"auto"``/None for the API
         pipeline's setting (``auto`` derives it from the Horizon budget of one slot and the queue depth).
     :param network: claim only this network's records (None: any network).
-    :return: ``{"owner", "pipeline", "records": [{"network", "account"}]}`` via XCom.
+    :return: the ``Claim`` (``{"owner", "pipeline", "records": [{"network", "account"}]}``) via XCom.
     """
 
     template_fields: Sequence[str] = ("batch_size", "network")
@@ -30,7 +31,7 @@ class ClaimLineageBatchOperator(BaseOperator):
         self.batch_size = batch_size
         self.network = network
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> Claim:
         from airflow.sdk.exceptions import AirflowFailException
 
         from include.stellar_lineage.api_claim import claim_for_api, recover

@@ -10,6 +10,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from include.stellar_lineage.operators.hubble_cost_guard import DECISION_KEY, HubbleCostGuardOperator
+from include.stellar_lineage.payloads import QueryDecision
 from include.stellar_lineage.runtime import task_store
 
 
@@ -38,13 +39,16 @@ class GraphCostGuardOperator(HubbleCostGuardOperator):
         dry_only = str(self.dry_run_only).strip().lower() in ("true", "1", "yes")
         with task_store() as (settings, store):
             graph = plan(store, self.network, str(self.mode))
-            decision: dict[str, Any]
+            decision: QueryDecision
             if graph.resume is not None:
                 decision = {
                     "decision": "resume",
                     "approved": not dry_only,
                     "estimate_bytes": 0,
                     "estimate_usd": 0.0,
+                    "max_bytes_billed": None,
+                    "accounts": 0,
+                    "network": self.network,
                     "reason": f"resuming {graph.resume['snapshot_id']} from {graph.resume['table']}: no new query",
                 }
             else:

@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, BaseOperatorLink, Context
 
-from include.stellar_lineage.payloads import Claim
+from include.stellar_lineage.payloads import Claim, HubbleBatchSummary, RunDecision
 from include.stellar_lineage.runtime import task_store
 
 JOB_XCOM_KEY = "bigquery_job"  # {"project_id", "location", "job_id"} of the latest job
@@ -68,17 +68,17 @@ class HubbleLineageQueryOperator(BaseOperator):
         self.gcp_conn_id = gcp_conn_id
         self._hubble: Any = None
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> HubbleBatchSummary:
         from include.stellar_lineage.api_pipeline import default_client_factory
         from include.stellar_lineage.hubble.pipeline import run_batch
         from include.stellar_lineage.hubble.query import HubbleClient, job_labels
 
         ti = context["ti"]
         claim: Claim | None = self.claim
-        guard: dict[str, Any] = self.decision or {}
-        if not claim or not claim.get("records") or not guard.get("approved"):
+        guard: RunDecision | None = self.decision
+        if not claim or not claim.get("records") or not guard or not guard["approved"]:
             self.log.info("Nothing approved to run")
-            return {"handed": [], "complete": 0}
+            return HubbleBatchSummary(complete=0, invalid=0, retry_later=0, released=0, handed=[], reason=None)
         from include.stellar_lineage.lease import claim_lease
 
         deadline = time.monotonic() + float(self.deadline_seconds)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow.sdk import BaseOperator, Context
 
+from include.stellar_lineage.payloads import RecoverySummary
 from include.stellar_lineage.runtime import task_store
 
 
@@ -18,9 +17,9 @@ class RecoverStuckRecordsOperator(BaseOperator):
 
     ui_color = "#fff3d6"
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> RecoverySummary:
         from include.stellar_lineage.api_claim import recover
 
         with task_store() as (settings, store):
             out = recover(store, settings)
-        return {"requeued": len(out.requeued), "failed": len(out.failed)}
+        return RecoverySummary(requeued=len(out.requeued), failed=len(out.failed))
