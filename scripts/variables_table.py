@@ -1,4 +1,4 @@
-"""Print the README's Variables table from include/stellar_lineage/config.py (the single source).
+"""Print the README's Variables table from include/stellar_lineage/config_variables.py (the single source).
 
 tests/include/test_readme.py fails when README.md and this output disagree.
 """
