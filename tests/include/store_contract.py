@@ -101,7 +101,7 @@ class StoreContract:
         for rec in got:
             assert rec.status == "PROCESSING" and rec.claim_owner == "w1" and rec.claim_pipeline == "API"
             assert abs((rec.processing_started_at - now).total_seconds()) < 1
-            assert rec.last_pipeline_attempt is not None
+            assert abs((rec.last_pipeline_attempt - now).total_seconds()) < 1
         assert store.claim_batch(5, pipeline="API", owner="w2") == []
 
     def test_claim_order_priority_then_age(self, store):

@@ -215,4 +215,6 @@ def test_bigquery_write_back_hands_provider_faults_to_the_fallback_uncharged(sql
     held = sqlite_store.get("public", chain[0])
     assert held.status == "PROCESSING" and held.claim_owner == "bq-run" and held.retry_count == 0
     charged = sqlite_store.get("public", chain[1])
-    assert charged.status == "PENDING" and charged.retry_count == 1 and charged.next_attempt_at is not None
+    assert charged.status == "PENDING" and charged.retry_count == 1
+    wait = (charged.next_attempt_at - charged.updated_at).total_seconds()  # the first backoff step, jittered
+    assert settings.retry_backoff_base_seconds / 2 <= wait <= settings.retry_backoff_base_seconds, wait
