@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
+from collections.abc import Callable
 from typing import Any
 
 NETWORKS = ("public", "testnet")
@@ -80,6 +82,28 @@ class LineageResult:
     children: dict[str, Any] = dataclasses.field(default_factory=dict)
     tags: list[str] | None = dataclasses.field(default_factory=list)  # None: directory unavailable, unknown
     creator_source: str | None = None  # "horizon" | "stellar_expert" | "hubble" | "genesis"
+
+
+def result_columns(
+    result: LineageResult,
+    *,
+    timestamp: Callable[[dt.datetime | None], Any] = lambda t: t,
+    balance: Callable[[str | None], Any] = lambda b: b,
+) -> tuple[Any, ...]:
+    """The data columns a result writes into its record, in every store's order: creator, created_at,
+    home_domain, xlm_balance, attributes/assets/children as JSON, tags comma-joined (None: the directory
+    was unavailable). ``timestamp``/``balance`` convert to the backend's column types; status,
+    pipeline_source and times are the transition's own."""
+    return (
+        result.creator,
+        timestamp(result.created_at),
+        result.home_domain,
+        balance(result.xlm_balance),
+        json.dumps(result.attributes, sort_keys=True),
+        json.dumps(result.assets),
+        json.dumps(result.children),
+        None if result.tags is None else ",".join(result.tags),
+    )
 
 
 @dataclasses.dataclass

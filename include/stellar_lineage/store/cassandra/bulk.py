@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import random
 import zlib
@@ -23,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from include.stellar_lineage.records import LineageRecord, LineageResult, utcnow
+from include.stellar_lineage.records import LineageRecord, LineageResult, result_columns, utcnow
 from include.stellar_lineage.store.cassandra import queue as q
+from include.stellar_lineage.store.followup_interface import ACCOUNT_GONE_NOTE
 
 log = logging.getLogger("include.stellar_lineage.store.cassandra")
 FOLLOWUP_BUCKETS = 32
@@ -154,25 +154,10 @@ class BulkMixin:
         if not self._drop_followup(network, account, owner):
             return False
         if result is None:
-            note = "attributes: the account no longer exists on Horizon (merged after the graph)"
-            self.execute("record_note", (note, when, network, account))
+            self.execute("record_note", (ACCOUNT_GONE_NOTE, when, network, account))
         else:
-            self.execute(
-                "record_data",
-                (
-                    result.creator,
-                    result.created_at,
-                    result.home_domain,
-                    q.to_decimal(result.xlm_balance),
-                    json.dumps(result.attributes, sort_keys=True),
-                    json.dumps(result.assets),
-                    json.dumps(result.children),
-                    None if result.tags is None else ",".join(result.tags),
-                    when,
-                    network,
-                    account,
-                ),
-            )
+            columns = result_columns(result, balance=q.to_decimal)
+            self.execute("record_data", (*columns, when, network, account))
         return True
 
     def release_followup(

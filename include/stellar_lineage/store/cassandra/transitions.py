@@ -9,7 +9,6 @@ owner name - is never overwritten by the late holder of the old claim.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ from include.stellar_lineage.records import (
     LineageResult,
     Status,
     creator_priority,
+    result_columns,
     utcnow,
 )
 from include.stellar_lineage.store.cassandra import queue as q
@@ -117,18 +117,7 @@ class TransitionsMixin:
             account,
             owner,
             "complete",
-            lambda row, _t: (
-                result.creator,
-                result.created_at,
-                result.home_domain,
-                q.to_decimal(result.xlm_balance),
-                json.dumps(result.attributes, sort_keys=True),
-                json.dumps(result.assets),
-                json.dumps(result.children),
-                None if result.tags is None else ",".join(result.tags),
-                source,
-                when,
-            ),
+            lambda row, _t: (*result_columns(result, balance=q.to_decimal), source, when),
             target=lambda row: Status.COMPLETE.value,
             when=when,
         )

@@ -9,13 +9,13 @@ threshold is taken again, so a dead worker loses nothing.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from include.stellar_lineage.records import LineageResult, utcnow
+from include.stellar_lineage.records import LineageResult, result_columns, utcnow
+from include.stellar_lineage.store.followup_interface import ACCOUNT_GONE_NOTE
 from include.stellar_lineage.store.sqlite.reads import ts
 
 # The data fields a pipeline result writes into a record (status and pipeline_source excluded).
@@ -26,16 +26,7 @@ DATA_ASSIGNMENTS = (
 
 
 def data_params(result: LineageResult) -> tuple[Any, ...]:
-    return (
-        result.creator,
-        ts(result.created_at),
-        result.home_domain,
-        result.xlm_balance,
-        json.dumps(result.attributes, sort_keys=True),
-        json.dumps(result.assets),
-        json.dumps(result.children),
-        None if result.tags is None else ",".join(result.tags),
-    )
+    return result_columns(result, timestamp=ts)
 
 
 def add_followups_in(conn: sqlite3.Connection, network: str, accounts: Sequence[str], when: str) -> int:
@@ -106,12 +97,7 @@ class SqliteFollowups:
                 conn.execute(
                     "UPDATE lineage SET last_error = ?, updated_at = ? WHERE network_name = ?"
                     " AND stellar_account = ? AND status = 'COMPLETE'",
-                    (
-                        "attributes: the account no longer exists on Horizon (merged after the graph)",
-                        when,
-                        network,
-                        account,
-                    ),
+                    (ACCOUNT_GONE_NOTE, when, network, account),
                 )
             else:
                 conn.execute(
