@@ -127,3 +127,7 @@ def test_the_docker_image_check_wants_the_locked_airflow():
     airflow = _pins("requirements.txt")["apache-airflow"]
     assert f"v == '{airflow}'" in dockerfile, "the Dockerfile's version check must match the lock"
     assert "ARG ASTRO_RUNTIME=3.3-" in dockerfile  # a runtime of the Airflow 3.3 line
+    # The tag's Python flavour is the one the build check wants (Runtime 3.3 ships 3.12-3.14, no 3.11).
+    flavour = re.search(r"^ARG ASTRO_RUNTIME=3\.3-\d+-python-3\.(\d+)$", dockerfile, re.M)
+    assert flavour and int(flavour[1]) >= 12, "pin a Python flavour Runtime 3.3 ships (3.12-3.14)"
+    assert f"py == (3, {flavour[1]})" in dockerfile, "the Dockerfile's Python check must match the tag"
