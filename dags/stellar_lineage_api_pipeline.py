@@ -16,7 +16,9 @@ one ends, and the requested account is claimed first anyway (user requests outra
    skip: manual and asset-triggered runs answer a request and always run).
 2. **recover_stuck** — PROCESSING records older than `stuck_threshold_minutes` go back to PENDING.
 3. **claim_batch** — atomically claims `api_pipeline_batch_size` records (`auto`: what the Horizon
-   budget of one interval can finish, capped by the queue depth).
+   budget of one interval can finish, capped by the queue depth). Capacity left over goes to the
+   refresh policy (`refresh_after_days` > 0): COMPLETE records collected longer ago are re-queued at
+   the lowest priority and claimed here too (their old data stays until overwritten).
 4. **process_batch** — fetches each account, writes the result, and climbs each chain to the root
    until `RUN_SPAN_SECONDS` (225 s) after the run's slot, i.e. into the next slot: two runs overlap,
    paced by the shared rate limiter, so the budget is used without a gap between runs (claims are

@@ -7,7 +7,9 @@
 2. every open breaker whose probe is due gets its **one** probe request (host-wide: whichever process
    asks first); an answer closes it;
 3. records are claimed only for networks whose Horizon breaker is closed - while it is open the run
-   claims nothing for that network and sends nothing but the probe.
+   claims nothing for that network and sends nothing but the probe;
+4. capacity the claim left unused goes to the refresh policy (``refresh.py``): stale COMPLETE records
+   re-queued at the lowest priority and claimed in the same step.
 
 ``recover`` (stuck PROCESSING → PENDING) runs wherever claims are made: both DAGs' claim step and the
 health DAG, so pausing one DAG does not stop recovery.
@@ -23,6 +25,7 @@ from include.stellar_lineage.breaker import EXPERT_KEY, ProviderBreakers, breake
 from include.stellar_lineage.config import Settings
 from include.stellar_lineage.faults import Fault, RunConfigurationError, classify, explain
 from include.stellar_lineage.records import NETWORKS, LineageRecord, RecoveryResult, utcnow
+from include.stellar_lineage.refresh import claim_refresh
 from include.stellar_lineage.store.base import LineageStore
 
 log = logging.getLogger(__name__)
@@ -109,8 +112,11 @@ def claim_for_api(
     network: str | None = None,
     breakers: ProviderBreakers | None = None,
     client_factory: Any = None,
+    capacity: int | None = None,
 ) -> tuple[list[LineageRecord], dict[str, str]]:
-    """Claim up to ``limit`` records for networks whose Horizon answers; returns (records, breaker report)."""
+    """Claim up to ``limit`` records for networks whose Horizon answers; returns (records, breaker report).
+    With ``capacity`` (what the run can do), room the claim left is offered to the refresh policy
+    (``refresh.claim_refresh``: stale COMPLETE records, lowest priority)."""
     from include.stellar_lineage.api_pipeline import default_client_factory
 
     try:
@@ -128,9 +134,12 @@ def claim_for_api(
     if not allowed:
         log.warning("Every Horizon breaker is open (%s): claiming nothing this run", report)
         return [], report
-    if len(allowed) == len(networks):
-        return store.claim_batch(limit, pipeline="API", owner=owner, network=network), report
     records: list[LineageRecord] = []
-    for n in allowed:
-        records += store.claim_batch(limit - len(records), pipeline="API", owner=owner, network=n)
+    if len(allowed) == len(networks):
+        records = store.claim_batch(limit, pipeline="API", owner=owner, network=network)
+    else:
+        for n in allowed:
+            records += store.claim_batch(limit - len(records), pipeline="API", owner=owner, network=n)
+    if capacity is not None and capacity > len(records):  # the refresh policy: lowest, spare capacity only
+        records += claim_refresh(store, settings, capacity - len(records), owner=owner, networks=allowed)
     return records, report

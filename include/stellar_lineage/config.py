@@ -76,6 +76,7 @@ class Settings:
     health_max_stuck: int
     bigquery_job_labels: dict[str, str]
     graph_mode: bool
+    refresh_after_days: int
 
 
 def parse_settings(raw: Mapping[str, str | None]) -> Settings:

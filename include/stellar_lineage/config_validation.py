@@ -103,5 +103,16 @@ def bigquery_labels(raw: str) -> dict[str, str]:
     return value
 
 
+def days_or_off(raw: str) -> int:
+    """Whole days >= 0, where 0 switches the feature off (``refresh_after_days``)."""
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError("expected a whole number of days >= 0 (0 turns the refresh off)") from None
+    if value < 0:
+        raise ValueError("expected a whole number of days >= 0 (0 turns the refresh off)")
+    return value
+
+
 def text(raw: str) -> str:
     return raw.strip()

@@ -14,6 +14,7 @@ from include.stellar_lineage.config_validation import (
     auto_or_int,
     bigquery_labels,
     boolean,
+    days_or_off,
     float_at_least,
     int_at_least,
     one_of,
@@ -254,5 +255,13 @@ FIELDS: tuple[Field, ...] = (
         "bool",
         "Complete accounts the creator graph covers from the graph alone; the Horizon attribute fetch "
         "becomes a lowest-priority follow-up.",
+    ),
+    Field(
+        "refresh_after_days",
+        days_or_off,
+        "0",
+        "int >= 0",
+        "Re-collect COMPLETE records collected more than this many days ago, at the lowest priority (only with "
+        "capacity an API run has left, old data kept until overwritten); 0 = never.",
     ),
 )

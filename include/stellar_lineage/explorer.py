@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from include.stellar_lineage.records import LineageRecord, Status
+from include.stellar_lineage.records import LineageRecord, Priority, Status
 from include.stellar_lineage.store.base import LineageStore
 
 MAX_PAGE = 500
@@ -34,6 +34,17 @@ STATUS_MEANING = {
     ),
     Status.INVALID.value: "Horizon answered 404 for this account: it does not exist on this network.",
 }
+
+
+def _status_meaning(record: LineageRecord) -> str:
+    meaning = STATUS_MEANING.get(record.status, "")
+    if record.priority == Priority.REFRESH and record.status in (Status.PENDING.value, Status.PROCESSING.value):
+        collected = f"at {record.completed_at.isoformat()}" if record.completed_at else "earlier"
+        meaning += (
+            f" Being refreshed (stellar_lineage_refresh_after_days): the data shown was collected {collected}"
+            " and stays until the new collection replaces it."
+        )
+    return meaning
 
 
 def _json(raw: str | None) -> Any:
@@ -71,7 +82,7 @@ def account_details(record: LineageRecord) -> dict[str, Any]:
         "children_complete": complete,
         "children_source": children.get("source") if isinstance(children, dict) else None,
         "children_incomplete_meaning": CHILDREN_INCOMPLETE if complete is False else None,
-        "status_meaning": STATUS_MEANING.get(record.status, ""),
+        "status_meaning": _status_meaning(record),
         "invalid_reason": why,
     }
 

@@ -44,7 +44,9 @@ class Priority(enum.IntEnum):
       user's chain finishes before new chains start;
     * REQUESTED: an account a user asked for (enqueue DAG / UI);
     * CLIMBED: an ancestor found by climbing from work nobody requested;
-    * DESCENDANT: found by a downward crawl a user asked for (``crawl.py``): lowest of all.
+    * DESCENDANT: found by a downward crawl a user asked for (``crawl.py``);
+    * REFRESH: a COMPLETE record collected more than ``refresh_after_days`` ago, re-queued by the API
+      DAG's claim step only with capacity nothing else wants (``refresh.py``): lowest of all.
 
     ``LineageStore.complete`` enqueues the creator as CHAIN when the completed record was CHAIN or
     REQUESTED, else as CLIMBED.
@@ -53,7 +55,8 @@ class Priority(enum.IntEnum):
     CHAIN = 0
     REQUESTED = 1
     CLIMBED = 2
-    DESCENDANT = 3  # a descendants crawl (enqueue DAG's descendants_depth): lowest, after everything
+    DESCENDANT = 3  # a descendants crawl (enqueue DAG's descendants_depth): after every chain
+    REFRESH = 4  # re-collecting stale COMPLETE data (refresh_after_days): lowest, after everything
 
 
 def creator_priority(child_priority: int) -> "Priority":
@@ -131,6 +134,7 @@ class LineageRecord:
     updated_at: dt.datetime | None = None
     next_attempt_at: dt.datetime | None = None  # PENDING but not claimable before this (retry backoff)
     failed_rounds: int = 0  # automatic re-queues out of FAILED so far
+    completed_at: dt.datetime | None = None  # when it last became COMPLETE: what the refresh policy ages
 
     @property
     def key(self) -> tuple[str, str]:

@@ -11,9 +11,10 @@ from include.stellar_lineage.store.base import SchemaError
 from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.include.store_contract import StoreContract
 from tests.include.store_contract_bulk import BulkContract
+from tests.include.store_contract_refresh import RefreshContract
 
 
-class TestSqliteContract(StoreContract, BulkContract):
+class TestSqliteContract(StoreContract, BulkContract, RefreshContract):
     @pytest.fixture
     def store(self, sqlite_store):
         return sqlite_store

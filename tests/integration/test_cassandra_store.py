@@ -29,6 +29,7 @@ from include.stellar_lineage.store.base import SchemaError
 from include.stellar_lineage.store.cassandra import CassandraLineageStore
 from tests.include.store_contract import StoreContract
 from tests.include.store_contract_bulk import BulkContract
+from tests.include.store_contract_refresh import RefreshContract
 from tests.support.cassandra_counting import CountingSession
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,7 +87,7 @@ def store(node):
     return CassandraLineageStore(session, keyspace)
 
 
-class TestCassandraContract(StoreContract, BulkContract):
+class TestCassandraContract(StoreContract, BulkContract, RefreshContract):
     pass  # every contract test, against the real node through the ``store`` fixture above
 
 
@@ -214,7 +215,11 @@ def test_no_statement_filters_or_scans():
             assert "WHERE" in text.upper(), f"{name} reads without a partition restriction"
 
 
-WHOLE_TABLE_READS = {"scan_all": "admin/backfill.py", "scan_records": "scan.py (export)"}
+WHOLE_TABLE_READS = {
+    "scan_all": "admin/backfill.py",
+    "scan_complete": "admin/backfill.py (migration 008)",
+    "scan_records": "scan.py (export)",
+}
 
 
 def test_whole_table_reads_are_used_only_by_export_and_admin():
@@ -519,3 +524,30 @@ def test_failed_rows_written_before_migration_004_are_indexed_and_requeued(store
     assert index_failed(store) == 1  # re-runnable: the same entry again, not a second one
     assert store.requeue_failed(failed_before=failed_at + dt.timedelta(seconds=1)) == [("public", account)]
     assert store.get("public", account).status == "PENDING"
+
+
+def test_complete_rows_written_before_migration_008_are_indexed_and_refreshed(store, node):
+    """A deployment upgraded to 008 already holds COMPLETE rows without ``completed_at`` or an index
+    entry: the 008 post step (and --recount, and the seed copy) gives them both, so the refresh policy
+    re-queues them; a re-run adds nothing twice."""
+    from include.stellar_lineage.store.cassandra.admin.backfill import index_complete
+
+    session, keyspace = node
+    old, recent = "GOLDCOMPLETEACCOUNT", "GRECENTCOMPLETEACCOUNT"
+    now = dt.datetime.now(dt.UTC)
+    for account, at in ((old, now - dt.timedelta(days=30)), (recent, now - dt.timedelta(days=1))):
+        session.execute(
+            f"INSERT INTO {keyspace}.stellar_creator_account_lineage (network_name, stellar_account, status,"
+            " stellar_creator_account, retry_count, updated_at, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            ("public", account, "COMPLETE", "GCREATOR", 0, at, at),
+        )
+    cutoff = now - dt.timedelta(days=7)
+    assert store.requeue_stale("public", completed_before=cutoff, limit=10) == []  # not indexed yet
+    assert index_complete(store) == 2
+    assert index_complete(store) == 2  # re-runnable: the same entries again
+    entries = list(session.execute(f"SELECT stellar_account FROM {keyspace}.lineage_complete_index"))
+    assert sorted(e.stellar_account for e in entries) == sorted([old, recent])
+    assert store.requeue_stale("public", completed_before=cutoff, limit=10) == [("public", old)]
+    rec = store.get("public", old)
+    assert rec.status == "PENDING" and rec.stellar_creator_account == "GCREATOR"  # data kept
+    assert store.get("public", recent).status == "COMPLETE"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +44,14 @@ class ClaimLineageBatchOperator(BaseOperator):
             owner = claim_owner(context, self.pipeline)
             if self.pipeline == "API":  # gated by the providers' circuit breakers
                 try:
-                    records, breakers = claim_for_api(store, settings, limit, owner=owner, network=self.network or None)
+                    records, breakers = claim_for_api(
+                        store,
+                        settings,
+                        limit,
+                        owner=owner,
+                        network=self.network or None,
+                        capacity=self._capacity(settings, limit),
+                    )
                 except RunConfigurationError as exc:
                     raise AirflowFailException(str(exc)) from exc
                 self.log.info("Provider breakers: %s", breakers)
@@ -63,6 +71,12 @@ class ClaimLineageBatchOperator(BaseOperator):
             "pipeline": self.pipeline,
             "records": [{"network": r.network_name, "account": r.stellar_account} for r in records],
         }
+
+    def _capacity(self, settings: Any, limit: int) -> int:
+        """What this run can do whatever the queue holds (the refresh policy fills what the claim left)."""
+        if self.batch_size not in (None, "", "auto") or settings.api_pipeline_batch_size is not None:
+            return limit
+        return auto_batch_size(settings, sys.maxsize, SCHEDULE_SECONDS)
 
     def _limit(self, settings: Any, store: Any) -> int:
         if self.batch_size not in (None, "", "auto"):

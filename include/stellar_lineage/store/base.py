@@ -180,6 +180,21 @@ class LineageStore(RecordReads, CreatorGraphStore, FollowupQueue):
         re-queued ``(network, account)``; reads only FAILED records (an index), never the table."""
 
     @abc.abstractmethod
+    def requeue_stale(
+        self,
+        network: str,
+        *,
+        completed_before: dt.datetime,
+        limit: int,
+        now: dt.datetime | None = None,
+    ) -> list[tuple[str, str]]:
+        """The refresh policy: up to ``limit`` of ``network``'s COMPLETE records that last became
+        COMPLETE before ``completed_before`` (oldest first) → PENDING at ``Priority.REFRESH``,
+        retry_count 0, due at once. Every data field and ``pipeline_source`` stay as collected until the
+        new collection overwrites them. Returns the re-queued ``(network, account)``; reads an index by
+        completion time (``completed_at``), never the table."""
+
+    @abc.abstractmethod
     def renew_claims(self, network: str, accounts: Sequence[str], *, owner: str, now: dt.datetime | None = None) -> int:
         """Lease heartbeat: ``processing_started_at`` = ``now`` for the records ``owner`` still holds, so
         a long holder (a big BigQuery batch) is not recovered as stuck. Returns how many were renewed."""

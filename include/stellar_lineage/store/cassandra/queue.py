@@ -53,6 +53,8 @@ LWT = {
     "record_note",
     "requeue",
     "renew",
+    "refresh_requeue",
+    "adopt_complete",
 }
 
 
@@ -223,4 +225,9 @@ def is_due(row: Any, now: dt.datetime) -> bool:
 
 def failed_entry(network: str, account: str, when: dt.datetime) -> tuple[Any, ...]:
     """The ``lineage_failed_index`` key of a FAILED episode that began at ``when``."""
+    return (network, bucket(account), ms(when), account)
+
+
+def complete_entry(network: str, account: str, when: dt.datetime) -> tuple[Any, ...]:
+    """The ``lineage_complete_index`` key of a COMPLETE episode that began at ``when`` (migration 008)."""
     return (network, bucket(account), ms(when), account)

@@ -62,6 +62,7 @@ from include.stellar_lineage.store.cassandra.bulk import BulkMixin
 from include.stellar_lineage.store.cassandra.graph import CassandraGraph
 from include.stellar_lineage.store.cassandra.scan import ScanMixin
 from include.stellar_lineage.store.cassandra.recovery import RecoveryMixin
+from include.stellar_lineage.store.cassandra.refresh import RefreshMixin
 from include.stellar_lineage.store.cassandra.stats import StatsMixin
 from include.stellar_lineage.store.cassandra.transitions import TransitionsMixin
 
@@ -74,7 +75,7 @@ class ClaimUnknown(RuntimeError):
 
 
 class CassandraLineageStore(
-    RecoveryMixin, CassandraGraph, BulkMixin, TransitionsMixin, StatsMixin, ScanMixin, LineageStore
+    RefreshMixin, RecoveryMixin, CassandraGraph, BulkMixin, TransitionsMixin, StatsMixin, ScanMixin, LineageStore
 ):
     def __init__(
         self,
@@ -144,11 +145,19 @@ class CassandraLineageStore(
             self._stmts = None  # lineage_failed_index exists only now
             cassandra_backfill.index_failed(self, log=log)
 
+        def index_complete() -> None:
+            self._stmts = None  # lineage_complete_index exists only now
+            cassandra_backfill.index_complete(self, log=log)
+
         applied = cassandra_schema.migrate(
             self.session,
             self.keyspace,
             log=log,
-            post_steps={"003_claims_and_indexes": backfill, "004_next_attempt": index_failed},
+            post_steps={
+                "003_claims_and_indexes": backfill,
+                "004_next_attempt": index_failed,
+                "008_refresh_index": index_complete,
+            },
         )
         self._stmts = None
         return applied

@@ -112,16 +112,19 @@ class TransitionsMixin:
         now: dt.datetime | None = None,
     ) -> bool:
         when = q.ms(now or utcnow())
+        entry = q.complete_entry(network, account, when)
+        self.execute("complete_put", entry)  # entry first: a COMPLETE row is always findable by the refresh
         done = self._guarded(
             network,
             account,
             owner,
             "complete",
-            lambda row, _t: (*result_columns(result, balance=q.to_decimal), source, when),
+            lambda row, _t: (*result_columns(result, balance=q.to_decimal), source, when, when),
             target=lambda row: Status.COMPLETE.value,
             when=when,
         )
         if done is None:
+            self.execute("complete_del", entry)
             return False
         row = done
         self._count(network, Status.COMPLETE.value, 1, source)

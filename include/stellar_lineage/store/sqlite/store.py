@@ -37,6 +37,7 @@ from include.stellar_lineage.store.sqlite.followups import (
 )
 from include.stellar_lineage.store.sqlite.graph import SqliteGraph
 from include.stellar_lineage.store.sqlite.recovery import SqliteRecovery
+from include.stellar_lineage.store.sqlite.refresh import SqliteRefresh
 from include.stellar_lineage.store.sqlite.reads import _FIELDS, SqliteReads, _row_to_record, ts
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -59,7 +60,7 @@ REQUIRED_TABLES = (
 )
 
 
-class SqliteLineageStore(SqliteRecovery, SqliteGraph, SqliteFollowups, SqliteReads, LineageStore):
+class SqliteLineageStore(SqliteRefresh, SqliteRecovery, SqliteGraph, SqliteFollowups, SqliteReads, LineageStore):
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = str(path)
         self._local = threading.local()

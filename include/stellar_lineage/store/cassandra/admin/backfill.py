@@ -82,3 +82,29 @@ def index_failed(store: Any, *, log: Any = None) -> int:
     if log:
         log.info("failed index: %d FAILED rows indexed", indexed)
     return indexed
+
+
+def index_complete(store: Any, *, log: Any = None) -> int:
+    """Migration 008's post step (and part of ``--recount`` and the seed copy): COMPLETE rows written
+    before 008 get ``completed_at`` (their ``updated_at``, the best known collection time; an LWT
+    ``IF completed_at = null``, so a newer completion is never overwritten) and their
+    ``lineage_complete_index`` entry, so the refresh policy finds them. Re-runnable: a row that already
+    has ``completed_at`` gets the same entry again."""
+    indexed = 0
+    stmt = store.stmts["scan_complete"]
+    stmt.fetch_size = 1000  # paged: memory stays flat however big the table is
+    for row in store.session.execute(stmt):
+        if row.status != Status.COMPLETE.value:
+            continue
+        when = q.aware(row.completed_at or row.updated_at) or EPOCH
+        entry = q.complete_entry(row.network_name, row.stellar_account, when)
+        store.execute("complete_put", entry)  # entry first, as on every COMPLETE transition
+        if row.completed_at is None:
+            rs = store.execute("adopt_complete", (q.ms(when), row.network_name, row.stellar_account))
+            if not rs.was_applied:
+                store.execute("complete_del", entry)  # completed again (or left COMPLETE) meanwhile
+                continue
+        indexed += 1
+    if log:
+        log.info("complete index: %d COMPLETE rows indexed", indexed)
+    return indexed

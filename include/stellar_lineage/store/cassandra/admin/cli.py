@@ -95,13 +95,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"({done['scanned']} seed rows) from {args.copy_seed_table}"
             )
         if args.recount:
-            from include.stellar_lineage.store.cassandra.admin.backfill import backfill, index_failed
+            from include.stellar_lineage.store.cassandra.admin.backfill import backfill, index_complete, index_failed
 
             done = backfill(store, log=log)
             failed = index_failed(store, log=log)
+            complete = index_complete(store, log=log)
             print(
                 f"keyspace {keyspace}: recounted {done['rows']} rows, re-indexed {done['adopted']}, "
-                f"{failed} FAILED rows in the failed index"
+                f"{failed} FAILED rows in the failed index, {complete} COMPLETE rows in the complete index"
             )
         return 0
     except SchemaError as exc:
