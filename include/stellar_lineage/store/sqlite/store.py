@@ -254,9 +254,9 @@ class SqliteLineageStore(SqliteRefresh, SqliteRecovery, SqliteGraph, SqliteFollo
             done = [a for a in accounts if a in held]
             conn.executemany(
                 "UPDATE lineage SET status = 'COMPLETE', " + DATA_ASSIGNMENTS + ", pipeline_source = ?,"
-                " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, updated_at = ?"
+                " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, completed_at = ?, updated_at = ?"
                 " WHERE network_name = ? AND stellar_account = ?",
-                [(*data_params(results[a]), source, when, network, a) for a in done],
+                [(*data_params(results[a]), source, when, when, network, a) for a in done],
             )
             creators: dict[str, int] = {}
             for a in done:
@@ -358,10 +358,10 @@ def _complete_in(
     """PROCESSING → COMPLETE inside the caller's write transaction; enqueues the creator if unseen."""
     row = conn.execute(
         "UPDATE lineage SET status = 'COMPLETE', " + DATA_ASSIGNMENTS + ", pipeline_source = ?,"
-        " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, updated_at = ?"
+        " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, completed_at = ?, updated_at = ?"
         " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
         " AND claim_owner = ? RETURNING priority",
-        (*data_params(result), source, when, network, account, owner),
+        (*data_params(result), source, when, when, network, account, owner),
     ).fetchone()
     if row is None:
         return False
