@@ -228,6 +228,9 @@ def _array_size(query: dict[str, Any], name: str) -> int | None:
 def make_handler(upstream: Upstream, estimator: Estimator, state: State):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Two writes (headers, body) per reply on a kept-alive connection: without TCP_NODELAY the body
+        # waits for the client's delayed ACK (~40 ms a request).
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *args):  # keep test output quiet
             pass
