@@ -3,8 +3,8 @@
 Builds a synthetic creator graph of N accounts under the network root (funders drawn from earlier
 accounts, so chains are deep and some accounts have many children), loads it through the store's
 ``load_edges``, enqueues all N as user requests through ``enqueue``, then times
-``graph_mode.complete_from_graph`` (bulk claims by name, edge reads, ``complete_many`` with attribute
-follow-ups) until every record is COMPLETE. Also measures the leaf→root chain walk
+``graph_mode.complete_from_graph`` (edge reads, ``complete_pending_many``: PENDING → COMPLETE without
+a claim, with attribute follow-ups) until every record is COMPLETE. Also measures the leaf→root chain walk
 (``creator_chain``) over random accounts.
 
     python -m benchmarks.bench_graph_mode --accounts 1000000 --backend sqlite
@@ -106,9 +106,9 @@ def main() -> None:
     store, cleanup = open_store(args.backend, workdir / "lineage.db")
     try:
         t = time.monotonic()
-        store.load_edges("public", edges)
+        store.load_edges("public", edges, fresh=True)  # an empty keyspace / file: a first snapshot's load
         store.set_graph_state(GraphState("public", edges[-1].ledger, None, len(edges), utcnow(), "bench", None))
-        print(f"loaded edges in {time.monotonic() - t:.1f} s", flush=True)
+        print(f"loaded edges in {time.monotonic() - t:.1f} s (load average {os.getloadavg()[0]:.1f})", flush=True)
 
         requested = [e.account for e in edges]
         random.Random(args.seed).shuffle(requested)

@@ -8,8 +8,10 @@ work (``run_followups``, one ``GET /accounts/{id}`` per account, run only with t
 queue). Children are "as of ledger N" until then; a follow-up that finds the account unchanged since
 the snapshot marks them complete (``graph_resolve`` module doc).
 
-Records the graph does not cover (created after the snapshot) are released untouched: the normal API
-path takes them. Every claim is made and released through the store's one claim path.
+Records the graph does not cover (created after the snapshot) are left PENDING untouched: the normal
+API path takes them. Records the caller holds are completed owner-guarded (``complete_many``); the
+others go from PENDING straight to COMPLETE (``complete_pending_many``: one conditional write per
+record on Cassandra instead of a claim and a completion).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def complete_from_graph(
 ) -> dict[str, Any]:
     """Complete the covered ones among ``accounts`` from the graph and climb their chains.
 
-    ``held=False``: the PENDING ones among ``accounts`` are claimed here first (by name).
+    ``held=False``: the due PENDING ones among ``accounts`` are completed without a separate claim.
     ``held=True``: ``owner`` holds them already (the API path's claim); the uncovered ones stay held
     and are returned in ``"uncovered"`` for the caller to process. Creators enqueued by the
     completions are claimed and completed the same way, so a chain is finished in one call.
@@ -56,51 +58,53 @@ def complete_from_graph(
     counts: collections.Counter[str] = collections.Counter()
     uncovered: list[str] = []
     if resolver.state(network) is None:
-        return {"complete": 0, "released": 0, "uncovered": list(accounts) if held else [], "graph": False}
+        return {"complete": 0, "left_pending": 0, "uncovered": list(accounts) if held else [], "graph": False}
     todo = collections.deque(dict.fromkeys(accounts))
     seen = set(todo)
-    mine = set(todo) if held else set()  # held by owner already: not claimed again, never released here
+    mine = set(todo) if held else set()  # held by owner already: completed owner-guarded, never released here
     started = time.monotonic()
     while todo:
         batch = [todo.popleft() for _ in range(min(chunk, len(todo)))]
-        to_claim = [a for a in batch if a not in mine]
-        claimed = [a for a in batch if a in mine]
-        if to_claim:
-            claimed += [
-                r.stellar_account
-                for r in store.claim_batch(
-                    len(to_claim), pipeline=pipeline, owner=owner, network=network, accounts=to_claim
-                )
-            ]
-        facts = resolver.facts_many(network, claimed)
-        results = {a: result_from_graph(facts[a]) for a in claimed if a in facts}
-        done = store.complete_many(network, results, owner=owner, source=PipelineSource.BIGQUERY.value, followup=True)
+        facts = resolver.facts_many(network, batch)
+        results = {a: result_from_graph(facts[a]) for a in batch if a in facts}
+        held_results = {a: r for a, r in results.items() if a in mine}
+        done = store.complete_many(
+            network, held_results, owner=owner, source=PipelineSource.BIGQUERY.value, followup=True
+        )
+        counts["claim_lost"] += len(held_results) - len(done)
+        # records nobody holds: straight from PENDING to COMPLETE (no separate claim; others skipped)
+        done += store.complete_pending_many(
+            network,
+            {a: r for a, r in results.items() if a not in mine},
+            pipeline=pipeline,
+            owner=owner,
+            source=PipelineSource.BIGQUERY.value,
+            followup=True,
+        )
         counts["complete"] += len(done)
-        counts["claim_lost"] += len(results) - len(done)
-        for account in claimed:
-            if account in facts:
-                continue
-            if account in mine:
-                uncovered.append(account)
-            else:
-                counts["released"] += int(store.release(network, account, owner=owner))
-        for account in done:  # climb: the creators complete_many just enqueued
+        for account in batch:
+            if account not in facts:
+                if account in mine:
+                    uncovered.append(account)
+                else:
+                    counts["left_pending"] += 1  # not covered: untouched, the API path takes it
+        for account in done:  # climb: the creators the completions just enqueued
             creator = results[account].creator
             if creator and creator not in seen:
                 seen.add(creator)
                 todo.append(creator)
     seconds = time.monotonic() - started
     log.info(
-        "Graph mode %s: %d COMPLETE from the graph (%.0f/s), %d released, %d left to the API path",
+        "Graph mode %s: %d COMPLETE from the graph (%.0f/s), %d not covered (left PENDING), %d left to the API path",
         network,
         counts["complete"],
         counts["complete"] / seconds if seconds else 0.0,
-        counts["released"],
+        counts["left_pending"],
         len(uncovered),
     )
     return {
         "complete": counts["complete"],
-        "released": counts["released"],
+        "left_pending": counts["left_pending"],
         "claim_lost": counts["claim_lost"],
         "uncovered": uncovered,
         "graph": True,

@@ -442,6 +442,18 @@ class StoreContract:
         assert store.load_edges("public", [newest]) == 0
         assert store.children_edges("public", A) == [newest] and store.children_count("public", B) == 0
 
+    def test_fresh_first_load_equals_a_normal_load(self, store):
+        assert store.edge_table_empty()
+        # one edge per account across chunks (a snapshot's shape); a duplicate inside one chunk is allowed
+        loads = [edge(A, ROOT, 10, 1), edge(B, A, 20, 1), edge(C, ROOT, 22, 1), edge(C, B, 25, 1)]
+        assert store.load_edges("public", loads, chunk_size=2, fresh=True) == 3
+        assert not store.edge_table_empty()
+        assert store.edges_of("public", [C])[C].creator == B
+        assert store.children_edges("public", B) == [loads[3]] and store.children_count("public", ROOT) == 1
+        assert store.load_edges("public", loads) == 0  # an ordinary load after it sees every edge
+        assert store.load_edges("public", [edge(C, A, 30, 1)]) == 0  # and still moves a re-created child
+        assert store.children_count("public", B) == 0 and store.children_count("public", A) == 2
+
     def test_latest_wins_inside_one_chunk_and_across_chunks(self, store):
         loads = [edge(C, A, 20, 1), edge(C, B, 25, 1), edge(B, A, 21, 1), edge(C, ROOT, 22, 1)]
         assert store.load_edges("public", loads, chunk_size=3) == 2

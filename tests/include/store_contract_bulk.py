@@ -43,6 +43,34 @@ class BulkContract:
         assert store.get("public", C).status == Status.PENDING.value
         assert store.followup_depth("public") == 1
 
+    def test_complete_pending_many_completes_pending_records_without_a_claim(self, store):
+        store.enqueue("public", [B, C])
+        store.claim_batch(1, pipeline="API", owner="w1", network="public", accounts=[C])  # C is held
+        results = {B: result(creator=A), C: result(creator=A), "GNOROW": result(creator=A)}
+        done = store.complete_pending_many(
+            "public", results, pipeline="GRAPH", owner="g", source="BIGQUERY", followup=True
+        )
+        assert done == [B]  # the held one and the unknown one are skipped
+        rec = store.get("public", B)
+        assert rec.status == Status.COMPLETE.value and rec.pipeline_source == "BIGQUERY"
+        assert rec.stellar_creator_account == A and rec.claim_pipeline == "GRAPH" and rec.claim_owner is None
+        assert store.get("public", C).status == Status.PROCESSING.value and store.get("public", "GNOROW") is None
+        assert store.get("public", A).status == Status.PENDING.value  # the creator is enqueued
+        assert store.followup_depth("public") == 1
+        stats = store.stats("public", stuck_threshold=STALE)
+        assert stats["complete_by_source"]["BIGQUERY"] == 1 and stats["by_status"]["PENDING"] == 1
+        assert stats["by_status"]["PROCESSING"] == 1
+        # a second call finds nothing PENDING: nothing is completed twice
+        assert store.complete_pending_many("public", {B: result()}, pipeline="GRAPH", owner="g", source="API") == []
+        assert [r.stellar_account for r in store.claim_batch(10, pipeline="API", owner="w2")] == [A]
+
+    def test_complete_pending_many_skips_records_not_yet_due(self, store):
+        store.enqueue("public", [B])
+        store.claim_batch(1, pipeline="API", owner="w1")
+        store.retry_later("public", B, owner="w1", error="x", max_retries=5, backoff=lambda n: dt.timedelta(hours=1))
+        assert store.complete_pending_many("public", {B: result()}, pipeline="GRAPH", owner="g", source="API") == []
+        assert store.get("public", B).status == Status.PENDING.value
+
     def test_followups_are_claimed_once_and_finished_with_attributes(self, store):
         store.enqueue("public", [B, C])
         store.claim_batch(10, pipeline="API", owner="w1")

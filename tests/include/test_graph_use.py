@@ -171,12 +171,12 @@ def test_graph_mode_completes_without_requests_then_followups_cost_one_each(stor
         assert json.loads(rec.child_accounts_json)["complete"] is True  # unchanged since the snapshot
 
 
-def test_graph_mode_bulk_claims_by_name_and_leaves_uncovered_pending(store, world):
+def test_graph_mode_bulk_completes_pending_and_leaves_uncovered_pending(store, world):
     store.enqueue("public", [*world.covered[:20], *world.later])
     out = complete_from_graph(
         store, scenario_settings(graph_mode=True), "public", [*world.covered[:20], *world.later], owner="bulk", chunk=7
     )
-    assert out["released"] == len(world.later)
+    assert out["left_pending"] == len(world.later)
     assert all(store.get("public", a).status == "PENDING" for a in world.later)
     assert all(store.get("public", a).status == "COMPLETE" for a in world.covered[:20])
     assert store.lineage("public", world.covered[19])["reaches_root"]  # chain climbed in the same call

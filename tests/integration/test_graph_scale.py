@@ -50,7 +50,7 @@ def test_ten_thousand_requested_accounts_complete_from_the_graph(sqlite_store, t
         out = complete_from_graph(sqlite_store, settings, "public", requested, owner="graph-run")
         assert stack.horizon.count() == 0 and stack.expert.count("/account/") == 0
         completed = out["complete"]
-        assert completed >= REQUESTED and out["released"] == 0
+        assert completed >= REQUESTED and out["left_pending"] == 0
         records = sqlite_store.get_many("public", requested)
         assert all(r.status == "COMPLETE" and r.pipeline_source == "BIGQUERY" for r in records.values())
         assert sqlite_store.followup_depth() == completed

@@ -107,9 +107,19 @@ def test_snapshot_equals_ground_truth_then_refresh_picks_up_new_ledgers(hubble_w
     decision = guard(store, settings, graph, hubble)
     assert decision["approved"], decision
     assert decision["estimate_bytes"] == expected_bytes(world.ops, world.ledgers)
+    fresh_flags: set[bool] = set()
+    first_load = store.load_edges
+
+    def spied_load(network, edges, *, chunk_size, fresh=False):
+        fresh_flags.add(fresh)
+        return first_load(network, edges, chunk_size=chunk_size, fresh=fresh)
+
+    monkeypatch.setattr(store, "load_edges", spied_load)
     summary = graph_load.run_graph_load(
         store, settings, graph, decision, hubble=hubble, read_client=lambda: read_client(None)
     )
+    monkeypatch.setattr(store, "load_edges", first_load)
+    assert fresh_flags == {True}  # a first snapshot into an empty edge table may skip per-edge reads
     assert summary["new_accounts"] == summary["edges"] == len(world.truth)
     assert_matches_truth(store, world.truth, world)
     a, b = world.cycle  # A created B, A merged into B, B re-created A
@@ -135,7 +145,8 @@ def test_snapshot_equals_ground_truth_then_refresh_picks_up_new_ledgers(hubble_w
     calls = {"loads": 0, "queries": 0}
     real_load, real_query = store.load_edges, hubble.create_result_table
 
-    def flaky_load(network, edges, *, chunk_size):
+    def flaky_load(network, edges, *, chunk_size, fresh=False):
+        assert not fresh, "a refresh upserts into a loaded graph: never fresh"
         calls["loads"] += 1
         if calls["loads"] == 3:
             raise ConnectionError("store went away")

@@ -163,6 +163,30 @@ class LineageStore(RecordReads, CreatorGraphStore, FollowupQueue):
             self.add_followups(network, done, now=now)
         return done
 
+    def complete_pending_many(
+        self,
+        network: str,
+        results: Mapping[str, LineageResult],
+        *,
+        pipeline: str,
+        owner: str,
+        source: str,
+        followup: bool = False,
+        now: dt.datetime | None = None,
+    ) -> list[str]:
+        """Graph mode's bulk path for records nobody holds: each due PENDING record among ``results``
+        goes straight to COMPLETE (as ``claim_batch`` by name + ``complete_many`` would leave it,
+        ``claim_pipeline`` = ``pipeline``, creators enqueued); records in any other state (held by a
+        worker, finished, not yet due, unknown) are skipped. Returns the accounts completed. Backends
+        may override this with one conditional write per record instead of a claim and a completion."""
+        if not results:
+            return []
+        claimed = self.claim_batch(
+            len(results), pipeline=pipeline, owner=owner, network=network, accounts=list(results)
+        )
+        held = {r.stellar_account: results[r.stellar_account] for r in claimed}
+        return self.complete_many(network, held, owner=owner, source=source, followup=followup, now=now)
+
     @abc.abstractmethod
     def requeue_failed(
         self,

@@ -18,12 +18,23 @@ EDGE_CHUNK = 5000
 
 class CreatorGraphStore(abc.ABC):
     @abc.abstractmethod
-    def load_edges(self, network: str, edges: Iterable[CreationEdge], *, chunk_size: int = EDGE_CHUNK) -> int:
+    def load_edges(
+        self, network: str, edges: Iterable[CreationEdge], *, chunk_size: int = EDGE_CHUNK, fresh: bool = False
+    ) -> int:
         """Upsert edges in chunks of ``chunk_size`` (one short write transaction / concurrent round
         each): per account the edge with the highest ``op_id`` wins, whatever the load order, and the
         children index follows (a re-created account leaves its old creator's children). Returns the
         number of accounts that had no edge before, so ``GraphState.edges`` can be kept without a
-        count over the table."""
+        count over the table.
+
+        ``fresh=True`` is the caller's promise that the edge table held no edge of ``network`` when
+        this load began and that the load carries each account at most once (a first snapshot): a
+        backend may then skip reading the current edges (nothing to move out of an old creator's
+        children) and count every distinct account of a chunk as new."""
+
+    @abc.abstractmethod
+    def edge_table_empty(self) -> bool:
+        """True when the edge table holds no edge of any network (a cheap probe, not a count)."""
 
     @abc.abstractmethod
     def edges_of(self, network: str, accounts: Sequence[str]) -> dict[str, CreationEdge]:

@@ -4,6 +4,10 @@
   concurrently: named rows are distinct partitions, so they do not contend.
 * ``complete_many`` runs the owner-guarded ``complete`` LWTs of a batch concurrently (each record is
   its own partition, so they do not contend), then queues the follow-ups.
+* ``complete_pending_many`` (graph mode, records nobody holds) skips the claim: one plain read per
+  record and creator, then ONE LWT per record ``IF status = 'PENDING' AND queue_token = ?`` straight to
+  COMPLETE (its refresh-index entry written first, as ``complete`` does); creators are enqueued only when the read found no row, counters move once per batch. That
+  is 1 LWT where claim + complete + creator enqueue took 3.
 * A follow-up row lives in ``attribute_followups`` ``((network, bucket), account)``. Claim: an LWT
   ``IF claimed_at < stale-limit`` (new rows carry the epoch), so two claimers never both win and a
   dead worker's claim is taken again once stale. Finish/drop: an LWT delete ``IF claim_owner = ?``.
@@ -22,7 +26,16 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from include.stellar_lineage.records import LineageRecord, LineageResult, result_columns, utcnow
+from cassandra import Unavailable
+
+from include.stellar_lineage.records import (
+    LineageRecord,
+    LineageResult,
+    Status,
+    creator_priority,
+    result_columns,
+    utcnow,
+)
 from include.stellar_lineage.store.cassandra import queue as q
 from include.stellar_lineage.store.followup_interface import ACCOUNT_GONE_NOTE
 
@@ -47,6 +60,10 @@ class BulkMixin:
     get_many: Any
     _claim_one: Any
     _settle: Any
+    _rows: Any
+    _count: Any
+    _serial_read: Any
+    _enqueue_one: Any
 
     def complete_many(
         self,
@@ -69,6 +86,87 @@ class BulkMixin:
         if followup and done:
             self.add_followups(network, done, now=now)
         return done
+
+    def complete_pending_many(
+        self,
+        network: str,
+        results: Mapping[str, LineageResult],
+        *,
+        pipeline: str,
+        owner: str,
+        source: str,
+        followup: bool = False,
+        now: dt.datetime | None = None,
+    ) -> list[str]:
+        when = q.ms(now or utcnow())
+        creators = [r.creator for r in results.values() if r.creator]
+        wanted = list(dict.fromkeys([*results, *creators]))
+        rows: dict[str, Any] = {}
+        for i in range(0, len(wanted), 256):  # plain reads, a bounded number in flight
+            rows.update(self._rows(network, wanted[i : i + 256]))
+        todo = [
+            (account, result, rows[account])
+            for account, result in results.items()
+            if account in rows and rows[account].status == Status.PENDING.value and q.is_due(rows[account], when)
+        ]
+
+        def one(item: tuple[str, LineageResult, Any]) -> bool:
+            account, result, row = item
+            columns = result_columns(result, balance=q.to_decimal)
+            params = (*columns, source, pipeline, when, when, when, network, account, row.queue_token)
+            entry = q.complete_entry(network, account, when)
+            self.execute("complete_put", entry)  # entry first: a COMPLETE row is always findable by the refresh
+            try:
+                applied = bool(self.execute("complete_pending", params).was_applied)
+            except Unavailable:
+                raise  # refused before Paxos started: not applied
+            except Exception as exc:  # noqa: BLE001 - timeout / dropped connection: read back at SERIAL
+                log.warning("complete_pending of %s/%s: outcome unknown (%s)", network, account, type(exc).__name__)
+                after = self._serial_read(network, account)  # raises if still unreachable
+                applied = (
+                    after is not None
+                    and after.status == Status.COMPLETE.value
+                    and after.queue_token == row.queue_token
+                    and q.aware(after.updated_at) == when
+                )
+            if applied:  # the episode's queue hint is finished (a leftover one is dropped by claimers)
+                self.execute("pending_del", q.hint_for_row(row, network).key())
+            else:
+                self.execute("complete_del", entry)
+            return applied
+
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            won = list(pool.map(one, todo))
+        done = [item for item, ok in zip(todo, won, strict=True) if ok]
+        if not done:
+            return []
+        self._count(network, Status.COMPLETE.value, len(done), source)
+        self._count(network, Status.PENDING.value, -len(done))
+        self.execute(
+            "completion_add_n",
+            (
+                len(done),
+                network,
+                when.replace(minute=0, second=0, microsecond=0),
+                when.replace(second=0, microsecond=0),
+                source,
+            ),
+        )
+        unseen: dict[str, int] = {}  # creators without a row: enqueued as complete() would
+        for account, result, row in done:
+            if result.creator and result.creator != account and result.creator not in rows:
+                prio = creator_priority(row.priority if row.priority is not None else 1)
+                unseen[result.creator] = min(prio, unseen.get(result.creator, prio))
+        added = sum(
+            self._enqueue_one(network, creator, prio, when, allow_reset=False)[0] == "added"
+            for creator, prio in unseen.items()
+        )
+        if added:
+            self._count(network, Status.PENDING.value, added)
+        accounts = [account for account, _r, _row in done]
+        if followup:
+            self.add_followups(network, accounts, now=when)
+        return accounts
 
     def _claim_named(
         self, hints: list[q.PendingHint], owner: str, pipeline: str, now: dt.datetime

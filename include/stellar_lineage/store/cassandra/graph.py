@@ -9,6 +9,8 @@ so the latest creation wins whatever the load order and concurrent or repeated l
 load reads each account's current edge first (to move a re-created account out of its old creator's
 children, and to count new accounts); the reads and then the writes of one chunk run concurrently
 (``execute_concurrent``), so a chunk is a few round-trip times, never a long hold on anything.
+A ``fresh`` load (a first snapshot into an empty edge table: one edge per account, nothing to move)
+skips the read: the op_id timestamps alone keep the latest creation, and every edge is new.
 Consequence of the op_id timestamps: deleting graph rows needs ``USING TIMESTAMP`` above the op_id.
 """
 
@@ -41,7 +43,9 @@ class CassandraGraph:
     def stmts(self) -> dict[str, Any]:
         raise NotImplementedError  # the store prepares them
 
-    def load_edges(self, network: str, edges: Iterable[CreationEdge], *, chunk_size: int = EDGE_CHUNK) -> int:
+    def load_edges(
+        self, network: str, edges: Iterable[CreationEdge], *, chunk_size: int = EDGE_CHUNK, fresh: bool = False
+    ) -> int:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
         added = 0
@@ -52,6 +56,10 @@ class CassandraGraph:
                 if e.account not in latest or e.op_id > latest[e.account].op_id:
                     latest[e.account] = e
             wanted = list(latest.values())
+            if fresh:
+                added += len(wanted)
+                self._put_edges(network, wanted)
+                continue
             current = execute_concurrent_with_args(
                 self.session,
                 self.stmts["edge_get"],
@@ -59,7 +67,8 @@ class CassandraGraph:
                 concurrency=CONCURRENCY,
                 raise_on_first_error=True,
             )
-            writes: list[tuple[Any, tuple]] = []
+            changed: list[CreationEdge] = []
+            moved: list[tuple[Any, tuple]] = []
             for e, (_ok, rows) in zip(wanted, current, strict=True):
                 old = rows.one()
                 if old is None:
@@ -67,22 +76,26 @@ class CassandraGraph:
                 elif old.op_id > e.op_id or (old.op_id == e.op_id and old.creator == e.creator):
                     continue  # an older creation, or this very edge already loaded (a resumed load)
                 elif old.creator != e.creator or old.op_id != e.op_id:
-                    writes.append((self.stmts["child_del"], (e.op_id, network, old.creator, old.op_id, old.account)))
-                writes.append(
-                    (
-                        self.stmts["edge_put"],
-                        (network, e.account, e.creator, e.ledger, e.created_at, e.op_id, e.op_id),
-                    )
-                )
-                writes.append(
-                    (
-                        self.stmts["child_put"],
-                        (network, e.creator, e.op_id, e.account, e.ledger, e.created_at, e.op_id),
-                    )
-                )
-            if writes:
-                execute_concurrent(self.session, writes, concurrency=CONCURRENCY, raise_on_first_error=True)
+                    moved.append((self.stmts["child_del"], (e.op_id, network, old.creator, old.op_id, old.account)))
+                changed.append(e)
+            self._put_edges(network, changed, moved)
         return added
+
+    def _put_edges(self, network: str, edges: list[CreationEdge], extra: Sequence[tuple[Any, tuple]] = ()) -> None:
+        writes = list(extra)
+        for e in edges:
+            writes.append(
+                (self.stmts["edge_put"], (network, e.account, e.creator, e.ledger, e.created_at, e.op_id, e.op_id))
+            )
+            writes.append(
+                (self.stmts["child_put"], (network, e.creator, e.op_id, e.account, e.ledger, e.created_at, e.op_id))
+            )
+        if writes:
+            execute_concurrent(self.session, writes, concurrency=CONCURRENCY, raise_on_first_error=True)
+
+    def edge_table_empty(self) -> bool:
+        # any network: a per-network probe would have to filter over the whole table
+        return self.execute("edge_any", ()).one() is None
 
     def edges_of(self, network: str, accounts: Sequence[str]) -> dict[str, CreationEdge]:
         unique = list(dict.fromkeys(accounts))

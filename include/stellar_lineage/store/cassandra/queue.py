@@ -39,6 +39,7 @@ LWT = {
     "reset",
     "claim",
     "complete",
+    "complete_pending",
     "retry",
     "invalid",
     "release",

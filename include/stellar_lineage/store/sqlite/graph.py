@@ -39,7 +39,10 @@ class SqliteGraph:
     _conn: Callable[[], sqlite3.Connection]
     _write: Callable[[], contextlib.AbstractContextManager[sqlite3.Connection]]
 
-    def load_edges(self, network: str, edges: Iterable[CreationEdge], *, chunk_size: int = EDGE_CHUNK) -> int:
+    def load_edges(
+        self, network: str, edges: Iterable[CreationEdge], *, chunk_size: int = EDGE_CHUNK, fresh: bool = False
+    ) -> int:
+        # ``fresh`` changes nothing here: the upsert costs no read round trip on SQLite
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}")
         added = 0
@@ -55,6 +58,9 @@ class SqliteGraph:
                 added += conn.executemany(_INSERT_NEW, rows).rowcount
                 conn.executemany(_REPLACE_OLDER, [(r[2], r[3], r[4], r[5], r[0], r[1], r[5]) for r in rows])
         return added
+
+    def edge_table_empty(self) -> bool:
+        return self._conn().execute("SELECT 1 FROM creation_edges LIMIT 1").fetchone() is None
 
     def edges_of(self, network: str, accounts: Sequence[str]) -> dict[str, CreationEdge]:
         out: dict[str, CreationEdge] = {}
