@@ -86,9 +86,11 @@ class ApiRunSummary(TypedDict):
 
 class HubbleBatchSummary(TypedDict):
     """What the Hubble query task did (``hubble.pipeline.run_batch``); ``handed`` stays claimed for
-    the API fallback task, ``reason`` says why the first of them was handed over."""
+    the API fallback task, ``reason`` says why the first of them was handed over; ``ancestors`` were
+    completed from the same query (``hubble.batch_write.climb_ancestors``)."""
 
     complete: int
+    ancestors: int
     invalid: int
     retry_later: int
     released: int

@@ -178,7 +178,7 @@ def test_retry_backoff_variables_double_the_delay_up_to_the_cap():
 def test_bigquery_write_back_hands_provider_faults_to_the_fallback_uncharged(sqlite_store, tmp_path):
     """Hubble answered, Horizon (attributes) is down: the record goes to the API fallback of the same
     run (which applies the breaker), not to retry_later; a malformed account body is charged."""
-    from include.stellar_lineage.hubble.pipeline import _write_results
+    from include.stellar_lineage.hubble.batch_write import write_results
     from include.stellar_lineage.hubble.results import HubbleLineage
 
     ds, chain = chain_dataset(2, name="bq-write")
@@ -189,7 +189,7 @@ def test_bigquery_write_back_hands_provider_faults_to_the_fallback_uncharged(sql
         summary = {"complete": 0, "invalid": 0, "retry_later": 0, "released": 0, "handed": [], "reason": None}
         parsed = {a: HubbleLineage(a, creator=ROOT, found=True) for a in chain[:2]}
         stack.horizon.faults.fail_5xx = 10**6
-        _write_results(
+        write_results(
             sqlite_store,
             settings,
             "public",
@@ -201,7 +201,7 @@ def test_bigquery_write_back_hands_provider_faults_to_the_fallback_uncharged(sql
         )
         stack.horizon.faults.fail_5xx = 0
         stack.horizon.faults.malformed = 10**6
-        _write_results(
+        write_results(
             sqlite_store,
             settings,
             "public",

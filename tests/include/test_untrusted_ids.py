@@ -97,8 +97,13 @@ def test_hubble_rows_with_invalid_ids_are_dropped(caplog):
             "created_at": "2020-01-04T00:00:00Z",
             "child_total": 1,
         },
+        # ancestors up the chain: a valid one becomes an ancestor entry, an invalid subject is dropped
+        {"subject": A["funder"], "kind": "creator", "related": A["root"], "created_at": "2020-01-01T00:00:00Z"},
+        *[{"subject": b, "kind": "creator", "related": A["root"], "created_at": "2020-01-01T00:00:00Z"} for b in BAD],
     ]
     parsed = parse_rows(rows, [acc, A["bob"]], network="public")
+    assert set(parsed) == {acc, A["bob"], A["funder"]}
+    assert parsed[A["funder"]].ancestor and parsed[A["funder"]].creator == A["root"] and not parsed[acc].ancestor
     assert parsed[acc].found is False and parsed[acc].creator is None  # goes to the API path
     assert parsed[A["bob"]].creator == A["alice"]
     assert [c["account"] for c in parsed[acc].children] == [A["carol"]] and parsed[acc].invalid_dropped == len(BAD)

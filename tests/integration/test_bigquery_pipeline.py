@@ -8,6 +8,7 @@ network root and hub's children.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -261,14 +262,59 @@ def test_accounts_missing_from_hubble_go_to_the_fallback_only(world, bigquery_em
     guard, summary, fallback = run_guarded(store, settings, claimed, stack)
 
     assert summary["handed"] == [late] and summary["complete"] == 1
-    # the fallback finishes 'late' and climbs its chain (funder, root) through the same claim path
-    assert fallback["complete"] == 3 and fallback["climbed"] == 2
+    # alice's ancestors (funder, root) came with the same query; the fallback finishes 'late' only,
+    # whose creator is then already COMPLETE: nothing left to climb
+    assert summary["ancestors"] == 2
+    assert fallback["complete"] == 1 and fallback["climbed"] == 0
     records = store.get_many("public", [*batch, A["funder"], A["root"]])
     assert records[A["alice"]].pipeline_source == "BIGQUERY"
     assert records[late].pipeline_source == "BIGQUERY_WITH_API_FALLBACK"
     assert records[late].stellar_creator_account == A["funder"]
-    assert records[A["funder"]].pipeline_source == "BIGQUERY_WITH_API_FALLBACK"
+    assert records[A["funder"]].pipeline_source == "BIGQUERY"
     assert records[A["root"]].status == "COMPLETE" and records[A["root"]].stellar_creator_account is None
+
+
+def test_ancestors_of_a_batch_come_from_the_same_query_not_from_horizon(hubble_tables, bigquery_emulator, tmp_path):
+    """Deep chains and a creation cycle above a batch: ONE dry run + ONE job answer every ancestor, and
+    Horizon is asked only for current attributes (one /accounts/{id} per account of the whole chain,
+    counted on the fake Horizon), never for history; every record equals what the API path computes."""
+    from include.stellar_lineage.store.sqlite import SqliteLineageStore
+
+    ds = scenario_dataset()
+    d1, d2 = address("deep-1"), address("deep-2")
+    ds.create_account(A["bob"], d1, "3", ledger=3000)
+    ds.create_account(d1, d2, "2", ledger=3001)
+    # a creation cycle: c1 creates c2, c1 merges into c2, c2 re-creates c1
+    c1, c2 = address("cycle-1"), address("cycle-2")
+    ds.create_account(A["carol"], c1, "4", ledger=3002)
+    ds.create_account(c1, c2, "2", ledger=3003)
+    ds.merge(c1, c2, ledger=3004)
+    ds.create_account(c2, c1, "1", ledger=3005)
+    hubble_tables(ds)
+    batch = [d2, A["phoenix"], c1]
+    chain = [d1, A["bob"], A["alice"], A["funder"], A["root"], c2]  # none of them requested
+    store = SqliteLineageStore(tmp_path / "lineage.db")
+    settings = scenario_settings()
+    with running_stack(tmp_path / "rl", ds) as stack:
+        guard, summary, fallback = run_guarded(store, settings, claim(store, batch), stack)
+        horizon = stack.horizon.request_log()
+        api = stack.client(settings)
+        expected = {a: comparable(api.fetch_lineage(a)) for a in [*batch, *chain]}
+
+    assert guard["approved"] and summary["complete"] == 3 and summary["ancestors"] == len(chain)
+    assert summary["handed"] == [] and fallback is None
+    spend = store.spend_summary()  # every dry run and job goes through the spend ledger
+    assert spend["dry_runs"] == 1 and spend["jobs"] == 1
+    paths = sorted(r.path for r in horizon)
+    assert paths == sorted(f"/accounts/{a}" for a in [*batch, *chain]), paths  # no history request at all
+    records = store.get_many("public", [*batch, *chain])
+    for account, record in records.items():
+        assert record.status == Status.COMPLETE.value and record.pipeline_source == "BIGQUERY", account
+        assert comparable(record) == expected[account], account
+    assert records[c1].stellar_creator_account == c2 and records[c2].stellar_creator_account == c1
+    assert records[A["phoenix"]].stellar_creator_account == A["alice"]
+    assert store.get("public", A["carol"]) is None  # not an ancestor: c1 was re-created by c2
+    assert store.stats("public", stuck_threshold=dt.timedelta(minutes=15))["by_status"]["PENDING"] == 0
 
 
 def test_creation_ties_inside_one_ledger_follow_the_operation_order(hubble_tables, bigquery_emulator, tmp_path):

@@ -2,9 +2,10 @@
 
 * ``estimate_run`` — the run's accounts in chunks of ``bigquery_batch_size``; per chunk
   ``estimate_batch``: dry run + decision (+ one spend-ledger entry); touches no lineage record.
-* ``run_batch`` — one job per approved chunk, results written with ``source="BIGQUERY"``; returns
-  the accounts it could not finish so the fallback task takes them (refused chunk, missing from
-  Hubble, or the job failed).
+* ``run_batch`` — one job per approved chunk; the query answers the chunk's accounts and every
+  ancestor up their creator chains, written with ``source="BIGQUERY"`` (``batch_write``: no Horizon
+  history crawl for the chain); returns the accounts it could not finish so the fallback task takes
+  them (refused chunk, missing from Hubble, or the job failed).
 
 What the run's owner still holds afterwards goes through the API path (``operators/api_finish.py``,
 ``source="BIGQUERY_WITH_API_FALLBACK"``).
@@ -16,17 +17,16 @@ PROCESSING, whatever BigQuery does.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from include.stellar_lineage.config import Settings
-from include.stellar_lineage.graph_delta import scan_after, unchanged_since
 from include.stellar_lineage.hubble import cost
+from include.stellar_lineage.hubble.batch_write import climb_ancestors, write_results
 from include.stellar_lineage.hubble.query import REFERENCED_TABLES, HubbleClient, HubbleUnavailable
-from include.stellar_lineage.hubble.results import lineage_result, parse_rows
+from include.stellar_lineage.hubble.results import parse_rows
 from include.stellar_lineage.payloads import Claim, HubbleBatchSummary, QueryDecision, RunDecision
-from include.stellar_lineage.records import PipelineSource, SpendEntry
+from include.stellar_lineage.records import SpendEntry
 from include.stellar_lineage.store.base import LineageStore
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,7 @@ def run_batch(
     held = {(n, a) for n, accounts in held_now.items() for a in accounts}
     summary: HubbleBatchSummary = {
         "complete": 0,
+        "ancestors": 0,  # ancestors completed from the same query (batch_write.climb_ancestors)
         "invalid": 0,
         "retry_later": 0,
         "released": 0,
@@ -289,65 +290,10 @@ def run_batch(
             accounts=len(accounts),
         )
         parsed = parse_rows(outcome.rows, accounts, network=network)
-        _write_results(store, settings, network, owner, parsed, client_for(network), summary, deadline)
+        client = client_for(network)
+        requested = {a: item for a, item in parsed.items() if not item.ancestor}
+        write_results(store, settings, network, owner, requested, client, summary, deadline)
+        ancestors = {a: item for a, item in parsed.items() if item.ancestor}
+        climb_ancestors(store, settings, network, owner, claim["pipeline"], ancestors, client, summary, deadline)
     log.info("Hubble batch: %s", {**summary, "handed": len(summary["handed"])})
     return summary
-
-
-def _write_results(
-    store: LineageStore,
-    settings: Settings,
-    network: str,
-    owner: str,
-    parsed: dict,
-    client: Any,
-    summary: HubbleBatchSummary,
-    deadline: float | None,
-) -> None:
-    from include.stellar_lineage.clients import AccountNotFound
-    from include.stellar_lineage.faults import Fault, classify, retry_backoff
-
-    for account, item in parsed.items():
-        if not item.found:
-            summary["handed"].append(account)  # Hubble has no creation row: the API path decides
-            summary["reason"] = summary["reason"] or "missing_from_hubble"
-            continue
-        if deadline is not None and time.monotonic() > deadline:
-            summary["released"] += int(store.release(network, account, owner=owner))
-            continue
-        try:
-            state = client.horizon.account(account)  # rate-limited like every API request
-            # Hubble's children are complete up to its last loaded ledger; what came after is
-            # Horizon's delta (one payments page), needed only if the account changed since.
-            unchanged = item.as_of_ledger is not None and unchanged_since(state, item.as_of_ledger)
-            delta = None
-            if item.as_of_ledger is not None and not unchanged:
-                delta = scan_after(client.horizon, account, item.as_of_ledger, max_pages=settings.horizon_max_pages)
-            tags = client.expert.tags(account)
-            result = lineage_result(item, state, tags, delta=delta, unchanged=unchanged)
-        except AccountNotFound as exc:  # merged for good: the same outcome as on the API path
-            summary["invalid"] += int(
-                store.mark_invalid(network, account, owner=owner, reason=str(exc), source=PipelineSource.BIGQUERY.value)
-            )
-            continue
-        except Exception as exc:  # noqa: BLE001 - classified (faults.py); no error loses the record
-            if classify(exc) is not Fault.RECORD:
-                # Provider down, breaker open, a configuration fault: not this record's fault. The API
-                # fallback (same run) takes it over and applies the breaker / fails the run uncharged.
-                summary["handed"].append(account)
-                summary["reason"] = summary["reason"] or f"horizon_unavailable: {type(exc).__name__}"
-                continue
-            status = store.retry_later(
-                network,
-                account,
-                owner=owner,
-                error=f"{type(exc).__name__}: {exc}"[:500],
-                max_retries=settings.max_retry_attempts,
-                source=PipelineSource.BIGQUERY.value,
-                backoff=retry_backoff(settings),
-            )
-            summary["retry_later"] += int(status is not None)
-            log.warning("%s/%s: Horizon attributes failed (%s) -> %s", network, account, exc, status)
-            continue
-        if store.complete(network, account, owner=owner, result=result, source=PipelineSource.BIGQUERY.value):
-            summary["complete"] += 1

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 SQL_PATH = Path(__file__).with_name("sql") / "hubble_lineage.sql"
 REFERENCED_TABLES = 2  # enriched_history_operations + history_ledgers (minimum billing per table)
+# Creator levels the batch query walks above each account: real chains are far shorter; the bound stops
+# a creation cycle (reference/hubble_graph.md) and stays below BigQuery's 500 recursion iterations.
+MAX_CHAIN_DEPTH = 256
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_-]{1,1024}$")
 _LABEL = re.compile(r"^[\w-]{0,63}$")  # the Google provider's LABEL_REGEX
 
@@ -71,6 +74,7 @@ def query_parameters(accounts: Sequence[str], *, max_children: int) -> list[Any]
     return [
         ArrayQueryParameter("accounts", "STRING", list(accounts)),
         ScalarQueryParameter("max_children", "INT64", int(max_children)),
+        ScalarQueryParameter("max_depth", "INT64", MAX_CHAIN_DEPTH),
     ]
 
 

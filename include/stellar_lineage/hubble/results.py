@@ -35,6 +35,7 @@ class HubbleLineage:
     found: bool = False  # a creation row was returned (or the account is the network root)
     invalid_dropped: int = 0  # child ids that were not valid G… accounts
     as_of_ledger: int | None = None  # Hubble's last loaded ledger: children are complete up to it
+    ancestor: bool = False  # not requested: an account up a requested account's creator chain
 
 
 def _utc(value: Any) -> dt.datetime | None:
@@ -62,19 +63,20 @@ def amount(value: Any) -> str | None:
 
 
 def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, network: str) -> dict[str, HubbleLineage]:
-    """Rows of hubble_lineage.sql → one ``HubbleLineage`` per requested account."""
+    """Rows of hubble_lineage.sql → one ``HubbleLineage`` per requested account, plus one per ancestor
+    the query walked to (``ancestor=True``: a subject that was not requested)."""
     out = {account: HubbleLineage(account) for account in accounts}
-    root = NETWORK_ROOTS.get(network)
-    if root in out:
-        out[root].found = True  # created at genesis: no create_account row exists anywhere
-    order: dict[str, int] = {}  # child -> op_id: children are listed in creation (operation) order
+    order: dict[tuple[str, str], int] = {}  # (subject, child) -> op_id: children in creation order
     as_of: int | None = None
     for row in rows:
         if row.get("as_of_ledger") is not None:
             as_of = int(row["as_of_ledger"])
         item = out.get(row["subject"])
-        if item is None:
-            continue  # not ours (cannot happen with IN UNNEST(@accounts); ignored defensively)
+        if item is None:  # an ancestor: validated like every id from Hubble before it is stored or queued
+            subject = account_or_none(row["subject"], "hubble ancestor of a requested account")
+            if subject is None:
+                continue
+            item = out[subject] = HubbleLineage(subject, ancestor=True)
         related = account_or_none(row["related"], f"hubble {row['kind']} of a requested account")
         if related is None:
             item.invalid_dropped += row["kind"] == "child"
@@ -87,7 +89,7 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, netwo
             item.starting_balance = amount(row.get("starting_balance"))
         elif row["kind"] == "child":
             item.child_total = int(row.get("child_total") or 0)
-            order[row["related"]] = int(row.get("op_id") or 0)
+            order[(item.account, related)] = int(row.get("op_id") or 0)
             item.children.append(
                 {
                     "account": related,
@@ -95,8 +97,12 @@ def parse_rows(rows: Iterable[dict[str, Any]], accounts: Sequence[str], *, netwo
                     "starting_balance": amount(row.get("starting_balance")),
                 }
             )
+    root = NETWORK_ROOTS.get(network)
+    if root in out:
+        out[root].found = True  # created at genesis: no create_account row exists anywhere
     for item in out.values():
-        item.children.sort(key=lambda c: (order.get(c["account"], 0), c["account"]))
+        subject = item.account
+        item.children.sort(key=lambda c: (order.get((subject, c["account"]), 0), c["account"]))  # noqa: B023
         item.child_total = max(item.child_total, len(item.children))
         item.as_of_ledger = as_of
     return out

@@ -78,7 +78,9 @@ class HubbleLineageQueryOperator(BaseOperator):
         guard: RunDecision | None = self.decision
         if not claim or not claim.get("records") or not guard or not guard["approved"]:
             self.log.info("Nothing approved to run")
-            return HubbleBatchSummary(complete=0, invalid=0, retry_later=0, released=0, handed=[], reason=None)
+            return HubbleBatchSummary(
+                complete=0, ancestors=0, invalid=0, retry_later=0, released=0, handed=[], reason=None
+            )
         from include.stellar_lineage.lease import claim_lease
 
         deadline = time.monotonic() + float(self.deadline_seconds)

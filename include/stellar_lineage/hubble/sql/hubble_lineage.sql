@@ -1,15 +1,18 @@
--- Creators and children of a whole batch of accounts from Hubble, in ONE scan.
+-- Creators and children of a whole batch of accounts AND of every ancestor up their creator chains,
+-- from Hubble, in ONE scan.
 --
 -- Parameters (values are never formatted into this text):
 --   @accounts      ARRAY<STRING>  the batch (G... addresses)
 --   @max_children  INT64          children returned per account (the total count is always exact)
+--   @max_depth     INT64          creator levels walked above each batch account (cycle bound)
 -- Identifiers {project}, {dbt_dataset}, {dataset} come from validated settings (letters, digits,
 -- '-', '_'), because BigQuery cannot take table names as parameters.
 --
--- Output rows, one of two kinds:
---   kind='creator': subject = account of the batch; related = its funder; created_at,
---                   starting_balance, ledger and op_id of that creation
---   kind='child'  : subject = funder in the batch; related = the child; created_at,
+-- Output rows, one of two kinds, for every SUBJECT = an account of the batch or one of its ancestors
+-- (its creator, the creator's creator, ... up to the network root):
+--   kind='creator': related = the subject's funder; created_at, starting_balance, ledger and op_id of
+--                   that creation
+--   kind='child'  : related = a child of the subject; created_at,
 --                   starting_balance, ledger, op_id; child_total = exact number of distinct children
 --   every row: as_of_ledger = the last ledger Hubble has loaded (children are complete up to it;
 --              Horizon supplies what came later)
@@ -35,23 +38,45 @@
 --   * merged + re-created accounts: the creator is the funder of the LATEST successful
 --     create_account of the account by op_id; a child created twice by the same funder is listed
 --     once (its latest creation).
-WITH creations AS (
+--   * the chain: the create rows are read once, unfiltered (the filter never reduced the bytes: columnar
+--     billing), and a recursive CTE walks latest-creation edges upwards from the batch, so the batch's
+--     ancestors are answered by the same scan instead of one Horizon history crawl each. Latest-creation
+--     edges can form a cycle (A creates B, A merges into B, B re-creates A): the walk stops at
+--     @max_depth, and subjects are de-duplicated after it. The dry run (and maximum_bytes_billed) price
+--     the query as BigQuery plans it, recursion included.
+WITH RECURSIVE
+creations AS (
   SELECT account, funder, op_id, starting_balance
   FROM `{project}.{dbt_dataset}.enriched_history_operations`
   WHERE funder IS NOT NULL
     AND successful
-    AND (account IN UNNEST(@accounts) OR funder IN UNNEST(@accounts))
+),
+latest AS (
+  SELECT account, funder, op_id, starting_balance
+  FROM creations
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY account ORDER BY op_id DESC) = 1
+),
+chain AS (
+  SELECT requested AS account, 0 AS depth
+  FROM UNNEST(@accounts) AS requested
+  UNION ALL
+  SELECT latest.funder AS account, chain.depth + 1 AS depth
+  FROM chain
+  JOIN latest ON latest.account = chain.account
+  WHERE chain.depth < @max_depth
+),
+subjects AS (
+  SELECT DISTINCT account FROM chain
 ),
 creators AS (
   SELECT account AS subject, funder, op_id, starting_balance
-  FROM creations
-  WHERE account IN UNNEST(@accounts)
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY account ORDER BY op_id DESC) = 1
+  FROM latest
+  WHERE account IN (SELECT account FROM subjects)
 ),
 children AS (
   SELECT funder AS subject, account, op_id, starting_balance
   FROM creations
-  WHERE funder IN UNNEST(@accounts)
+  WHERE funder IN (SELECT account FROM subjects)
   QUALIFY ROW_NUMBER() OVER (PARTITION BY funder, account ORDER BY op_id DESC) = 1
 ),
 ranked_children AS (
