@@ -22,7 +22,8 @@ Tasks:
 4. **hubble_query** — one job per approved query, each with `maximum_bytes_billed` set from its
    estimate so BigQuery itself enforces the cap; writes results (`BIGQUERY`) with fresh attributes
    from Horizon. The query also answers every ancestor up the accounts' creator chains, so the
-   queued ancestors are completed here too, without Horizon history requests. Dry runs and jobs carry `bigquery_job_labels` + `airflow-dag`/`airflow-task`.
+   queued ancestors are completed here too, without Horizon history requests. Dry runs and jobs
+   carry `bigquery_job_labels` + `airflow-dag`/`airflow-task`.
 5. **api_fallback** — whatever is still claimed (refused, job failed, or not in Hubble) goes through
    the API path as `BIGQUERY_WITH_API_FALLBACK`; nothing is left PROCESSING.
 
