@@ -6,8 +6,9 @@
   its own partition, so they do not contend), then queues the follow-ups.
 * ``complete_pending_many`` (graph mode, records nobody holds) skips the claim: one plain read per
   record and creator, then ONE LWT per record ``IF status = 'PENDING' AND queue_token = ?`` straight to
-  COMPLETE (its refresh-index entry written first, as ``complete`` does); creators are enqueued only when the read found no row, counters move once per batch. That
-  is 1 LWT where claim + complete + creator enqueue took 3.
+  COMPLETE (its refresh-index entry written first, as ``complete`` does); creators are enqueued only
+  when the read found no row, counters move once per batch. That is 1 LWT where claim + complete +
+  creator enqueue took 3.
 * A follow-up row lives in ``attribute_followups`` ``((network, bucket), account)``. Claim: an LWT
   ``IF claimed_at < stale-limit`` (new rows carry the epoch), so two claimers never both win and a
   dead worker's claim is taken again once stale. Finish/drop: an LWT delete ``IF claim_owner = ?``.
