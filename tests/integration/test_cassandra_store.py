@@ -192,6 +192,9 @@ def test_copy_from_the_seeds_uuid_keyed_table(store, node):
         ]
         again = copy_seed_table(store, f"{seed}.stellar_creator_account_lineage")
         assert again["inserted"] == 0 and store.get("public", "GSTUCK").status == "PROCESSING"
+        # the copied FAILED row is in the failed index, so "retry all FAILED" finds it
+        assert store.requeue_failed(failed_before=None) == [("public", "GERR")]
+        assert store.get("public", "GERR").status == "PENDING"
         with pytest.raises(ValueError, match="different keyspace"):
             copy_seed_table(store, f"{keyspace}.stellar_creator_account_lineage")
     finally:
