@@ -28,6 +28,7 @@ from tests.e2e.cdp import Browser
 from tests.plugins.seed_lineage import K2, K3, ROOT, seed
 from tests.support.seed_shapes import DERIVED, shapes
 from tests.support.explorer_data import seed_testnet_chain
+from tests.support.trend_data import seed_trends, trend_account
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "e2e"
@@ -82,6 +83,7 @@ def airflow_server(tmp_path_factory):
     store = SqliteLineageStore(store_path)
     seed(store, dt.datetime.now(dt.timezone.utc))
     seed_testnet_chain(store, dt.datetime.now(dt.timezone.utc))  # the explorer's depth-6 testnet chain
+    seed_trends(store, "testnet", dt.datetime.now(dt.timezone.utc))  # trends, latency, recent list
     store.close()
     env = _server_env(home, store_path)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
@@ -401,6 +403,83 @@ def test_lineage_graph_explorer_in_a_real_browser(airflow_server, browser):
     b.wait_for(f"location.pathname === '/stellar-lineage/lineage/{data['hub']}'", what="the hub's page")
     b.wait_for(f"{_nodes()} > 7", what="the hub's graph, expanded on load")
     assert "hub.testnet.example" in b.evaluate("document.getElementById('account-card').innerText")
+
+    b.pump(1)
+    assert b.errors == [], b.errors
+
+
+def _legend(b: Browser) -> dict:
+    return b.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('#l-trend li')]"
+        ".map(li => [li.children[1].textContent, li.querySelector('.n').textContent]))"
+    )
+
+
+def test_dashboard_trends_latency_and_recent_accounts_in_a_real_browser(airflow_server, browser):
+    """testnet holds tests/support/trend_data.py's records plus the stats seed's T1 (API, 1 h ago): the
+    trend chart, the latency table and the recent list render from the new routes, inside the Airflow
+    UI iframe too, light and dark, with no console error."""
+    base, b = airflow_server, browser
+    _login(b, base)
+    b.pump(1)
+    b.errors.clear()
+    api, bq, graph = "API (Horizon + Stellar Expert)", "BigQuery", "Creator graph"
+
+    # 1. Inside the Airflow UI's iframe.
+    b.navigate(f"{base}/plugin/stellar-lineage")
+    b.wait_for("!!document.querySelector('iframe')", what="the plugin iframe")
+    b.evaluate(f"document.querySelector('iframe').src = '{base}/stellar-lineage/?network=testnet'")
+    b.wait_for(
+        "(() => { const d = document.querySelector('iframe').contentDocument;"
+        " return d && d.querySelectorAll('#c-trend rect').length > 0 && d.querySelectorAll('#recent-list li').length > 0; })()",
+        what="trend chart and recent list inside the UI iframe",
+        timeout=45,
+    )
+    b.pump(1)
+    b.screenshot(ARTIFACTS / "dashboard-trends-in-airflow-ui.png")
+
+    # 2. The page: 7-day completed per pipeline, then 30 days and the other outcomes.
+    b.navigate(f"{base}/stellar-lineage/?network=testnet")
+    b.wait_for("document.querySelectorAll('#c-trend rect').length > 0", what="the trend chart")
+    assert _legend(b) == {api: "4", bq: "2", graph: "1"}
+    assert b.evaluate("document.querySelectorAll('#c-trend text.muted').length") > 5  # axis + day labels
+    b.evaluate("document.querySelector('#trend button[data-days=\"30\"]').click()")
+    b.wait_for("document.getElementById('trend-hint').textContent.includes('last 30 days')", what="30-day trend")
+    assert _legend(b) == {api: "4", bq: "2", graph: "2"}
+    b.evaluate("document.querySelector('#trend button[data-outcome=\"invalid\"]').click()")
+    assert _legend(b) == {api: "0", bq: "1", graph: "0"}
+    assert b.evaluate("document.querySelectorAll('#c-trend rect').length") == 1
+    b.evaluate("document.querySelector('#trend button[data-outcome=\"failed\"]').click()")
+    assert _legend(b) == {api: "1", bq: "0", graph: "0"}
+    b.evaluate("document.querySelector('#trend button[data-outcome=\"complete\"]').click()")
+
+    # 3. Latency per pipeline: API 45 s, 180 s and T1 (0 s) in 24 h: mean 75 s; BigQuery 25 min; graph 2 s.
+    b.wait_for("document.querySelectorAll('#latency-table tbody tr').length === 3", what="the latency table")
+    rows = b.evaluate(
+        "[...document.querySelectorAll('#latency-table tbody tr')]"
+        ".map(tr => [tr.dataset.pipeline, ...[...tr.children].slice(1).map(td => td.textContent)])"
+    )
+    assert rows[0][:3] == ["API", "3", "1.3 min"] and rows[0][4:6] == ["4", "3.4 min"], rows
+    assert rows[1][:3] == ["BIGQUERY", "1", "25.0 min"] and rows[2][:3] == ["GRAPH", "1", "2.0 s"], rows
+
+    # 4. Recently finished: newest first, each a link to its lineage page.
+    b.wait_for("document.querySelectorAll('#recent-list li').length === 10", what="the recent list")
+    first = b.evaluate("document.querySelector('#recent-list li a.addr').textContent")
+    assert first == trend_account("api-1", "testnet")
+    assert b.evaluate("document.getElementById('recent-range').textContent") == "1–10"
+    assert b.evaluate("document.getElementById('recent-next').disabled") is True
+    b.screenshot(ARTIFACTS / "dashboard-trends.png")
+
+    # 5. Dark mode, then follow a recent link.
+    b.send("Emulation.setEmulatedMedia", features=[{"name": "prefers-color-scheme", "value": "dark"}])
+    b.navigate(f"{base}/stellar-lineage/?network=testnet")
+    b.wait_for("document.querySelectorAll('#recent-list li').length === 10", what="the recent list (dark)")
+    b.wait_for("document.querySelectorAll('#c-trend rect').length > 0", what="the trend chart (dark)")
+    assert b.evaluate("document.documentElement.dataset.theme") == "dark"
+    b.screenshot(ARTIFACTS / "dashboard-trends-dark.png")
+    b.evaluate("document.querySelector('#recent-list li a.addr').click()")
+    b.wait_for(f"location.pathname === '/stellar-lineage/lineage/{first}'", what="the recent account's page")
+    assert "network=testnet" in b.evaluate("location.search")
 
     b.pump(1)
     assert b.errors == [], b.errors

@@ -12,9 +12,10 @@ from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.include.store_contract import StoreContract
 from tests.include.store_contract_bulk import BulkContract
 from tests.include.store_contract_refresh import RefreshContract
+from tests.include.store_contract_trends import TrendsContract
 
 
-class TestSqliteContract(StoreContract, BulkContract, RefreshContract):
+class TestSqliteContract(StoreContract, BulkContract, RefreshContract, TrendsContract):
     @pytest.fixture
     def store(self, sqlite_store):
         return sqlite_store

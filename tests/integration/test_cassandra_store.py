@@ -30,6 +30,7 @@ from include.stellar_lineage.store.cassandra import CassandraLineageStore
 from tests.include.store_contract import StoreContract
 from tests.include.store_contract_bulk import BulkContract
 from tests.include.store_contract_refresh import RefreshContract
+from tests.include.store_contract_trends import TrendsContract
 from tests.support.cassandra_counting import CountingSession
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,7 +88,7 @@ def store(node):
     return CassandraLineageStore(session, keyspace)
 
 
-class TestCassandraContract(StoreContract, BulkContract, RefreshContract):
+class TestCassandraContract(StoreContract, BulkContract, RefreshContract, TrendsContract):
     pass  # every contract test, against the real node through the ``store`` fixture above
 
 

@@ -13,7 +13,8 @@ Rules every implementation keeps:
 
 The interface is split by concern: this module (queue, transitions, spend ledger, lifecycle),
 ``read_interface.py`` (reads and what derives from them), ``graph_interface.py`` (the creator graph's
-edge table) and ``followup_interface.py`` (graph mode's attribute follow-ups).
+edge table), ``followup_interface.py`` (graph mode's attribute follow-ups) and ``trend_interface.py``
+(the dashboard's trends, latency and recent list).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from include.stellar_lineage.records import (
 from include.stellar_lineage.store.followup_interface import FollowupQueue
 from include.stellar_lineage.store.graph_interface import EDGE_CHUNK, CreatorGraphStore
 from include.stellar_lineage.store.read_interface import RecordReads, record_matches
+from include.stellar_lineage.store.trend_interface import TrendReads
 
 __all__ = ["EDGE_CHUNK", "STATS_SOURCES", "LineageStore", "SchemaError", "record_matches", "wants_claim"]
 
@@ -44,10 +46,10 @@ class SchemaError(RuntimeError):
     """The store's schema is missing or older than this code; the message names what is missing."""
 
 
-class LineageStore(RecordReads, CreatorGraphStore, FollowupQueue):
+class LineageStore(RecordReads, CreatorGraphStore, FollowupQueue, TrendReads):
     """The record queue and its transitions, the spend ledger and the lifecycle (here); reads
     (``RecordReads``), the creator graph's edge table (``CreatorGraphStore``) and graph mode's
-    attribute follow-ups (``FollowupQueue``)."""
+    attribute follow-ups (``FollowupQueue``) and the dashboard trends (``TrendReads``)."""
 
     # --- queue --------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -38,6 +38,7 @@ from include.stellar_lineage.descendants import MAX_DEPTH, MAX_PAGE, BadCursor, 
 from include.stellar_lineage.records import NETWORKS
 from include.stellar_lineage.store.base import LineageStore
 from include.stellar_lineage.seeds import INVISIBLE, SEED_SHAPE
+from include.stellar_lineage.ui.dashboard_routes import add_dashboard_routes
 from include.stellar_lineage.ui.export_routes import add_export_routes
 from include.stellar_lineage.ui.login import add_login_redirect
 from include.stellar_lineage.ui.providers import CachedSettings, StoreProvider, StoreUnavailable
@@ -193,6 +194,7 @@ def create_app(
         return found
 
     add_export_routes(app, store_dep)
+    add_dashboard_routes(app, store_dep, _network, now)  # trends, latency, recent accounts
 
     # --- HTML ---------------------------------------------------------------------------------
     def page(request: Request, name: str, root: str, status_code: int = 200, **context: Any) -> HTMLResponse:

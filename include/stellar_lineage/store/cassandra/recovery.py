@@ -69,7 +69,7 @@ class RecoveryMixin:
                 hint = q.hint_for_row(row, net, token)
                 self.execute("pending_put", hint.key())
                 counted = rounds + 1 if max_rounds is not None else rounds
-                rs = self.execute("requeue", (counted, token, now, net, e.stellar_account))
+                rs = self.execute("requeue", (counted, token, now, now, net, e.stellar_account))
                 if not rs.was_applied:
                     self.execute("pending_del", hint.key())
                     continue

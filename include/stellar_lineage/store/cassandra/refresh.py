@@ -66,7 +66,9 @@ class RefreshMixin:
                 int(Priority.REFRESH), q.aware(row.created_at) or now, 0, e.stellar_account, token, network
             )
             self.execute("pending_put", hint.key())  # hint first: a PENDING row is always claimable
-            rs = self.execute("refresh_requeue", (int(Priority.REFRESH), token, now, network, e.stellar_account, at))
+            rs = self.execute(
+                "refresh_requeue", (int(Priority.REFRESH), token, now, now, network, e.stellar_account, at)
+            )
             if not rs.was_applied:
                 self.execute("pending_del", hint.key())
                 continue

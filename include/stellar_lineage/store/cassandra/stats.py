@@ -39,6 +39,7 @@ class StatsMixin:
     execute: Any
     _rows: Any
     _count: Any
+    _record_outcome: Any  # trends.py
     networks: Any
 
     @property
@@ -104,6 +105,8 @@ class StatsMixin:
             )
             self._count(network, PR, -1)
             self._count(network, status, 1)
+            if status != P:
+                self._record_outcome(network, row, status, None, now)
             (requeued if status == P else failed).append((network, account))
         return RecoveryResult(requeued, failed)
 

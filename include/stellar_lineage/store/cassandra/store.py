@@ -18,6 +18,8 @@ Data model (keyspace = the Airflow connection's ``schema``; migrations in ``stor
   ``spend_summary`` a handful of single-partition reads, flat in table size. Counters are updated
   after the LWT that changed the row; a process killed in between leaves a counter off by one (no
   record is lost). ``bigquery_spend`` keeps every ledger entry, partitioned by UTC day.
+* ``lineage_outcomes`` / ``lineage_latency_buckets`` / ``lineage_recent`` (migration 009): the dashboard's
+  trends, latency and recent list, written after each terminal transition (``trends.py``).
 
 A claim whose LWT times out (``WriteTimeout``, write_type CAS) or whose connection drops has an
 unknown outcome: the row is read back at SERIAL consistency, which finishes any in-flight Paxos round,
@@ -65,6 +67,7 @@ from include.stellar_lineage.store.cassandra.recovery import RecoveryMixin
 from include.stellar_lineage.store.cassandra.refresh import RefreshMixin
 from include.stellar_lineage.store.cassandra.stats import StatsMixin
 from include.stellar_lineage.store.cassandra.transitions import TransitionsMixin
+from include.stellar_lineage.store.cassandra.trends import TrendsMixin
 
 log = logging.getLogger(__name__)
 P, PR = Status.PENDING.value, Status.PROCESSING.value
@@ -75,7 +78,15 @@ class ClaimUnknown(RuntimeError):
 
 
 class CassandraLineageStore(
-    RefreshMixin, RecoveryMixin, CassandraGraph, BulkMixin, TransitionsMixin, StatsMixin, ScanMixin, LineageStore
+    RefreshMixin,
+    RecoveryMixin,
+    CassandraGraph,
+    BulkMixin,
+    TransitionsMixin,
+    StatsMixin,
+    TrendsMixin,
+    ScanMixin,
+    LineageStore,
 ):
     def __init__(
         self,
@@ -213,7 +224,7 @@ class CassandraLineageStore(
         new_priority = min(int(priority), existing.priority if existing.priority is not None else 99)
         hint = q.PendingHint(new_priority, q.aware(existing.created_at) or now, 0, account, q.new_token(), network)
         self.execute("pending_put", hint.key())
-        rs = self.execute("reset", (new_priority, hint.queue_token, now, network, account, existing.status))
+        rs = self.execute("reset", (new_priority, hint.queue_token, now, now, network, account, existing.status))
         if not rs.was_applied:
             self.execute("pending_del", hint.key())
             return "unchanged", None

@@ -35,6 +35,7 @@ class TransitionsMixin:
     _count: Any
     _serial_read: Any
     _enqueue_one: Any
+    _record_outcome: Any  # trends.py
 
     def _guarded(
         self,
@@ -128,6 +129,7 @@ class TransitionsMixin:
             return False
         row = done
         self._count(network, Status.COMPLETE.value, 1, source)
+        self._record_outcome(network, row, Status.COMPLETE.value, source, when)
         hour = when.replace(minute=0, second=0, microsecond=0)
         self.execute("completion_add", (network, hour, when.replace(second=0, microsecond=0), source))
         if result.creator and result.creator != account:
@@ -167,6 +169,8 @@ class TransitionsMixin:
         if done is None:
             return None
         self._count(network, status(done), 1)
+        if status(done) == Status.FAILED.value:
+            self._record_outcome(network, done, Status.FAILED.value, source, when)
         return status(done)
 
     def mark_invalid(
@@ -191,6 +195,7 @@ class TransitionsMixin:
         )
         if done is not None:
             self._count(network, Status.INVALID.value, 1)
+            self._record_outcome(network, done, Status.INVALID.value, source, when)
         return done is not None
 
     def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:

@@ -3,7 +3,8 @@
 * Claims are one conditional ``UPDATE … WHERE status = 'PENDING' … RETURNING`` inside a
   ``BEGIN IMMEDIATE`` write transaction, so concurrent processes never receive the same record.
 * Stats read trigger-maintained aggregate tables (``status_counts``, ``completions_by_minute``,
-  ``spend_totals``); pending/stuck lookups walk indexes. Nothing scans the whole table.
+  ``spend_totals``, and for the dashboard trends ``outcomes_by_hour``/``latency_by_hour``: trends.py);
+  pending/stuck lookups walk indexes. Nothing scans the whole table.
 * Schema changes are numbered ``.sql`` files in ``migrations/``; ``check_schema`` names
   whatever is missing.
 """
@@ -39,6 +40,7 @@ from include.stellar_lineage.store.sqlite.graph import SqliteGraph
 from include.stellar_lineage.store.sqlite.recovery import SqliteRecovery
 from include.stellar_lineage.store.sqlite.refresh import SqliteRefresh
 from include.stellar_lineage.store.sqlite.reads import _FIELDS, SqliteReads, _row_to_record, ts
+from include.stellar_lineage.store.sqlite.trends import SqliteTrends
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The one way a record comes into being (enqueue, or a creator found by complete): PENDING, unless
@@ -47,6 +49,7 @@ _INSERT_PENDING = (
     "INSERT INTO lineage (network_name, stellar_account, status, priority, created_at, updated_at)"
     " VALUES (?, ?, 'PENDING', ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+TREND_COLUMNS = ("enqueued_at", "finished_at")  # migration 007, read by the triggers and trends.py
 REQUIRED_TABLES = (
     "lineage",
     "failures_by_hour",
@@ -57,10 +60,14 @@ REQUIRED_TABLES = (
     "creation_edges",
     "graph_state",
     "attribute_followups",
+    "outcomes_by_hour",
+    "latency_by_hour",
 )
 
 
-class SqliteLineageStore(SqliteRefresh, SqliteRecovery, SqliteGraph, SqliteFollowups, SqliteReads, LineageStore):
+class SqliteLineageStore(
+    SqliteTrends, SqliteRefresh, SqliteRecovery, SqliteGraph, SqliteFollowups, SqliteReads, LineageStore
+):
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = str(path)
         self._local = threading.local()
@@ -123,7 +130,7 @@ class SqliteLineageStore(SqliteRefresh, SqliteRecovery, SqliteGraph, SqliteFollo
         missing = [f"table {t}" for t in REQUIRED_TABLES if t not in tables]
         if "lineage" in tables:
             columns = {r[1] for r in conn.execute("PRAGMA table_info(lineage)")}
-            missing += [f"column lineage.{c}" for c in _FIELDS if c not in columns]
+            missing += [f"column lineage.{c}" for c in (*_FIELDS, *TREND_COLUMNS) if c not in columns]
         if missing:
             raise SchemaError(
                 f"SQLite store {self.path} is missing: {', '.join(missing)}. "
