@@ -28,7 +28,17 @@ import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-ROUTES = ("/api/pipeline-stats", "/api/dashboard", "/api/pending-accounts")
+ROUTES = (
+    "/api/pipeline-stats",
+    "/api/dashboard",
+    "/api/pending-accounts",
+    "/api/trends?days=30",
+    "/api/latency",
+    "/api/recent-accounts?limit=20",
+)
+# Which pipeline claimed a finished record, by the pipeline_source it wrote (the trend counts claims).
+CLAIMED_BY = {"API": "API", "BIGQUERY": "BIGQUERY", "BIGQUERY_WITH_API_FALLBACK": "BIGQUERY", None: "API"}
+TERMINAL = ("COMPLETE", "FAILED", "INVALID")
 BUDGET_P95_MS = 100.0
 # Share of records per (status, pipeline_source); roughly a long-running deployment.
 MIX = [
@@ -70,31 +80,40 @@ def build_store(path: Path, n: int, now: dt.datetime, seed: int = 7) -> float:
         for i in range(n):
             status, source = rng.choices(statuses, weights)[0]
             network = "public" if i % 10 else "testnet"
-            # insert COMPLETE rows as PROCESSING and complete them below, so the completion trigger runs
-            first = "PROCESSING" if status == "COMPLETE" else status
+            # insert finished rows as PROCESSING and finish them below, so the triggers that keep the
+            # completion, trend and latency aggregates run as in production; the target status waits
+            # in last_error until then
+            first = "PROCESSING" if status in TERMINAL else status
             claimed = ts(now - dt.timedelta(minutes=rng.choice([2, 5, 40]))) if first == "PROCESSING" else None
-            yield (network, f"G{i:055d}", first, source, claimed, rng.randint(0, 1), created, created)
+            pipeline = CLAIMED_BY[source] if first == "PROCESSING" else None
+            target = f"bench:{status}" if status in TERMINAL else None
+            yield (network, f"G{i:055d}", first, source, claimed, pipeline, target, rng.randint(0, 1), created, created)
 
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(
         "INSERT INTO lineage (network_name, stellar_account, status, pipeline_source, processing_started_at,"
-        " priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " claim_pipeline, last_error, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows(),
     )
     conn.execute("COMMIT")
 
-    # Complete them: half over the last 24 h, half over the 30 days before (updated_at drives the
+    # Finish them: half over the last 24 h, half over the 30 days before (updated_at drives the
     # per-minute completion aggregate). Both sizes then fill nearly every (minute, source) bucket of
     # the 24-hour window, the worst case for the stats query, so only the table size differs.
     def spread(rowid: int) -> str:
         seconds = (rowid * 7919) % 86400 if rowid % 2 else 86400 + (rowid * 7919) % (29 * 86400)
         return ts(now - dt.timedelta(seconds=seconds))
 
+    def waited(rowid: int) -> str:  # enqueued 2 s to ~3 h before its finish: the latency histogram fills
+        finished = dt.datetime.fromisoformat(spread(rowid))
+        return ts(finished - dt.timedelta(seconds=2 + (rowid * 104729) % 10800))
+
     conn.create_function("spread", 1, spread)
+    conn.create_function("waited", 1, waited)
     conn.execute("BEGIN IMMEDIATE")
     conn.execute(
-        "UPDATE lineage SET status = 'COMPLETE', processing_started_at = NULL, updated_at = spread(rowid)"
-        " WHERE status = 'PROCESSING' AND pipeline_source IS NOT NULL"
+        "UPDATE lineage SET status = substr(last_error, 7), last_error = NULL, processing_started_at = NULL,"
+        " created_at = waited(rowid), updated_at = spread(rowid) WHERE status = 'PROCESSING' AND last_error LIKE 'bench:%'"
     )
     conn.execute("COMMIT")
     for i in range(max(10, n // 1000)):  # one ledger entry per ~1000 accounts

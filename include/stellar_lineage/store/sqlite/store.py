@@ -49,7 +49,9 @@ _INSERT_PENDING = (
     "INSERT INTO lineage (network_name, stellar_account, status, priority, created_at, updated_at)"
     " VALUES (?, ?, 'PENDING', ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-TREND_COLUMNS = ("enqueued_at", "finished_at")  # migration 007, read by the triggers and trends.py
+# Migration 007 (trends.py): every terminal transition below writes finished_at in its own UPDATE (no
+# second row update per completion); the 007 triggers keep the counters and enqueued_at.
+TREND_COLUMNS = ("enqueued_at", "finished_at")
 REQUIRED_TABLES = (
     "lineage",
     "failures_by_hour",
@@ -261,9 +263,10 @@ class SqliteLineageStore(
             done = [a for a in accounts if a in held]
             conn.executemany(
                 "UPDATE lineage SET status = 'COMPLETE', " + DATA_ASSIGNMENTS + ", pipeline_source = ?,"
-                " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, completed_at = ?, updated_at = ?"
+                " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, completed_at = ?, updated_at = ?,"
+                " finished_at = ?"
                 " WHERE network_name = ? AND stellar_account = ?",
-                [(*data_params(results[a]), source, when, when, network, a) for a in done],
+                [(*data_params(results[a]), source, when, when, when, network, a) for a in done],
             )
             creators: dict[str, int] = {}
             for a in done:
@@ -304,10 +307,15 @@ class SqliteLineageStore(
                 "UPDATE lineage SET retry_count = ?, last_error = ?, next_attempt_at = ?,"
                 " status = CASE WHEN ? >= ? THEN 'FAILED' ELSE 'PENDING' END,"
                 " pipeline_source = CASE WHEN ? >= ? THEN coalesce(?, pipeline_source) ELSE pipeline_source END,"
-                " claim_owner = NULL, processing_started_at = NULL, updated_at = ?"
+                " claim_owner = NULL, processing_started_at = NULL, updated_at = ?,"
+                " finished_at = CASE WHEN ? >= ? THEN ? ELSE finished_at END"
                 " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
                 " AND claim_owner = ? RETURNING status",
-                (retries, error[:2000], due, retries, max_retries, retries, max_retries, source, ts(now), *key),
+                (
+                    *(retries, error[:2000], due, retries, max_retries, retries, max_retries, source, ts(now)),
+                    *(retries, max_retries, ts(now)),
+                    *key,
+                ),
             ).fetchone()
         return None if row is None else row[0]
 
@@ -326,8 +334,8 @@ class SqliteLineageStore(
             account,
             owner,
             "status = 'INVALID', last_error = ?, pipeline_source = coalesce(?, pipeline_source), claim_owner = NULL,"
-            " processing_started_at = NULL, updated_at = ?",
-            (reason[:2000], source, ts(now or utcnow())),
+            " processing_started_at = NULL, updated_at = ?, finished_at = ?",
+            (reason[:2000], source, *[ts(now or utcnow())] * 2),
         )
 
     def release(self, network: str, account: str, *, owner: str, now: dt.datetime | None = None) -> bool:
@@ -349,10 +357,11 @@ class SqliteLineageStore(
                 " status = CASE WHEN retry_count + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END,"
                 " last_error = 'stuck in PROCESSING since ' || processing_started_at || ' (claimed by '"
                 " || coalesce(claim_pipeline, '?') || ')', claim_owner = NULL,"
-                " processing_started_at = NULL, updated_at = ?"
+                " processing_started_at = NULL, updated_at = ?,"
+                " finished_at = CASE WHEN retry_count + 1 >= ? THEN ? ELSE finished_at END"
                 " WHERE status = 'PROCESSING' AND processing_started_at < ?"
                 " RETURNING network_name, stellar_account, status",
-                (max_retries, ts(now), ts(now - threshold)),
+                (max_retries, ts(now), max_retries, ts(now), ts(now - threshold)),
             ).fetchall()
         requeued = [(r[0], r[1]) for r in rows if r[2] == Status.PENDING.value]
         failed = [(r[0], r[1]) for r in rows if r[2] == Status.FAILED.value]
@@ -365,10 +374,11 @@ def _complete_in(
     """PROCESSING → COMPLETE inside the caller's write transaction; enqueues the creator if unseen."""
     row = conn.execute(
         "UPDATE lineage SET status = 'COMPLETE', " + DATA_ASSIGNMENTS + ", pipeline_source = ?,"
-        " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, completed_at = ?, updated_at = ?"
+        " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, completed_at = ?, updated_at = ?,"
+        " finished_at = ?"
         " WHERE network_name = ? AND stellar_account = ? AND status = 'PROCESSING'"
         " AND claim_owner = ? RETURNING priority",
-        (*data_params(result), source, when, when, network, account, owner),
+        (*data_params(result), source, when, when, when, network, account, owner),
     ).fetchone()
     if row is None:
         return False

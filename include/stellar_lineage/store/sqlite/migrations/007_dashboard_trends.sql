@@ -2,7 +2,8 @@
 -- Independent of the other migrations: two lineage columns, new tables, index and triggers.
 -- enqueued_at: when the record last entered the queue from outside it (a re-request of FAILED/INVALID,
 -- a FAILED re-queue, a refresh of COMPLETE); NULL = its first enqueue, created_at.
--- finished_at: when it last went PROCESSING -> COMPLETE/FAILED/INVALID; NULL while queued or in flight.
+-- finished_at: when it last went PROCESSING -> COMPLETE/FAILED/INVALID (set by that UPDATE); NULL while
+-- queued or in flight.
 ALTER TABLE lineage ADD COLUMN enqueued_at TEXT;
 ALTER TABLE lineage ADD COLUMN finished_at TEXT;
 
@@ -42,10 +43,10 @@ WHEN new.status = 'PENDING' AND old.status IN ('COMPLETE', 'FAILED', 'INVALID') 
 END;
 
 -- Every terminal transition, in the same transaction as the row change (whichever code path made it).
+-- finished_at is written by the transition's own UPDATE (store.py): a second row update here would
+-- nearly double the cost of a bulk completion (graph mode).
 CREATE TRIGGER lineage_outcome AFTER UPDATE OF status ON lineage
 WHEN old.status = 'PROCESSING' AND new.status IN ('COMPLETE', 'FAILED', 'INVALID') BEGIN
-    UPDATE lineage SET finished_at = new.updated_at
-    WHERE network_name = new.network_name AND stellar_account = new.stellar_account;
     INSERT INTO outcomes_by_hour (network_name, hour, pipeline, outcome, n, latency_ms)
     SELECT new.network_name, hour, pipeline, new.status, 1, CASE WHEN new.status = 'COMPLETE' THEN ms ELSE 0 END
     FROM (SELECT
