@@ -263,8 +263,8 @@ class SqliteLineageStore(
             done = [a for a in accounts if a in held]
             conn.executemany(
                 "UPDATE lineage SET status = 'COMPLETE', " + DATA_ASSIGNMENTS + ", pipeline_source = ?,"
-                " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, completed_at = ?, updated_at = ?,"
-                " finished_at = ?"
+                " processing_started_at = NULL, last_error = NULL, claim_owner = NULL, completed_at = ?,"
+                " updated_at = ?, finished_at = ?"
                 " WHERE network_name = ? AND stellar_account = ?",
                 [(*data_params(results[a]), source, when, when, when, network, a) for a in done],
             )
