@@ -1,6 +1,7 @@
 """Dashboard trends, per-pipeline latency and the recent-accounts list (issue 16, item 8).
 
-Both stores keep, on every *terminal transition* (PROCESSING → COMPLETE / FAILED / INVALID), a counter
+Both stores keep, on every *terminal transition* (PROCESSING → COMPLETE / FAILED / INVALID, and graph
+mode's PENDING → COMPLETE of ``complete_pending_many``), a counter
 per ``(network, UTC hour, pipeline, outcome)`` with the summed enqueue → COMPLETE latency, and a latency
 histogram per ``(network, UTC hour, pipeline, bucket)`` for COMPLETE; both are bumped in the same step
 as the row change (SQLite trigger, Cassandra after the LWT). Reads are a range of those small rows, never

@@ -171,3 +171,18 @@ class TrendsContract:
         assert [(r.pipeline, r.outcome, r.n) for r in rows] == [("BIGQUERY", "FAILED", 1)]
         [entry] = store.recent_accounts("public", limit=5, now=start + 21 * 60 * S)
         assert entry.record.stellar_account == a and entry.record.status == "FAILED"
+
+    def test_pending_completed_in_bulk_is_an_outcome(self, store):
+        """Graph mode's PENDING -> COMPLETE path (complete_pending_many) counts like a claimed completion."""
+        a = address("trend-bulk")
+        store.enqueue("public", [a])
+        start = _enqueued(store, "public", a)
+        done = store.complete_pending_many(
+            "public", {a: _result()}, pipeline="GRAPH", owner="g", source="BIGQUERY", now=start + 7 * S
+        )
+        assert done == [a]
+        now = start + 60 * S
+        rows = store.outcome_days("public", days=7, now=now)
+        assert [(r.pipeline, r.outcome, r.n, r.latency_ms) for r in rows] == [("GRAPH", "COMPLETE", 1, 7000)]
+        [entry] = store.recent_accounts("public", limit=5, now=now)
+        assert entry.record.stellar_account == a and entry.finished_at == start + 7 * S

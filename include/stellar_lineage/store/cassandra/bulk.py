@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import random
 import zlib
+from types import SimpleNamespace
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -61,6 +62,7 @@ class BulkMixin:
     get_many: Any
     _claim_one: Any
     _settle: Any
+    _record_outcome: Any  # trends.py
     _rows: Any
     _count: Any
     _serial_read: Any
@@ -132,6 +134,9 @@ class BulkMixin:
                 )
             if applied:  # the episode's queue hint is finished (a leftover one is dropped by claimers)
                 self.execute("pending_del", q.hint_for_row(row, network).key())
+                # the row as this write left it: claimed by ``pipeline`` at ``when`` (trends.py)
+                done_row = SimpleNamespace(stellar_account=account, claim_pipeline=pipeline, last_pipeline_attempt=when)
+                self._record_outcome(network, done_row, Status.COMPLETE.value, source, when)
             else:
                 self.execute("complete_del", entry)
             return applied
