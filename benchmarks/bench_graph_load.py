@@ -76,7 +76,7 @@ class ChunkTimer:
         return time.perf_counter() - started, added
 
 
-def bench(store, data: list[CreationEdge], reload_edges: int | None = None) -> dict:
+def bench(store, data: list[CreationEdge], reload_edges: int | None = None, walks: int = 2000) -> dict:
     timer = ChunkTimer(store, "public")
     assert store.edge_table_empty()
     first_s, added = timer.load(data, fresh=True)
@@ -84,7 +84,7 @@ def bench(store, data: list[CreationEdge], reload_edges: int | None = None) -> d
     timer.longest = 0.0
     again = data[:reload_edges] if reload_edges else data
     again_s, added_again = timer.load(again)
-    sample = random.Random(2).sample(data, 2000)
+    sample = random.Random(2).sample(data, walks)
     walk = []
     for e in sample:
         t = time.perf_counter()
@@ -103,22 +103,25 @@ def bench(store, data: list[CreationEdge], reload_edges: int | None = None) -> d
         "longest_reload_chunk_s": round(timer.longest, 3),
         "chain_walk_ms_p50": round(walk[len(walk) // 2] * 1000, 2),
         "chain_walk_ms_p95": round(walk[int(len(walk) * 0.95)] * 1000, 2),
-        "mean_chain_length": round(sum(len(store.creator_chain("public", e.account)) for e in sample[:200]) / 200, 1),
+        "mean_chain_length": round(
+            sum(len(store.creator_chain("public", e.account)) for e in sample[:200]) / max(1, len(sample[:200])), 1
+        ),
+        "walks": walks,
     }
 
 
-def run_sqlite(data: list[CreationEdge], reload_edges: int | None = None) -> dict:
+def run_sqlite(data: list[CreationEdge], reload_edges: int | None = None, walks: int = 2000) -> dict:
     from include.stellar_lineage.store.sqlite import SqliteLineageStore
 
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteLineageStore(Path(tmp) / "graph.db")
-        out = bench(store, data, reload_edges)
+        out = bench(store, data, reload_edges, walks)
         store.close()
         out["file_mb"] = round((Path(tmp) / "graph.db").stat().st_size / 2**20)
     return out
 
 
-def run_cassandra(data: list[CreationEdge], reload_edges: int | None = None) -> dict:
+def run_cassandra(data: list[CreationEdge], reload_edges: int | None = None, walks: int = 2000) -> dict:
     from cassandra.cluster import Cluster
 
     from include.stellar_lineage.store.cassandra import CassandraLineageStore
@@ -134,7 +137,7 @@ def run_cassandra(data: list[CreationEdge], reload_edges: int | None = None) -> 
     try:
         store = CassandraLineageStore(session, keyspace, check=False)
         store.migrate()
-        return bench(store, data, reload_edges)
+        return bench(store, data, reload_edges, walks)
     finally:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
         cluster.shutdown()
@@ -145,6 +148,7 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=1_000_000)
     parser.add_argument("--stores", default="sqlite,cassandra")
     parser.add_argument("--reload-edges", type=int, default=None, help="reload only the first N edges")
+    parser.add_argument("--walks", type=int, default=2000, help="chain walks timed after the loads")
     args = parser.parse_args()
     data = edges(args.edges)
     out: dict = {
@@ -157,7 +161,7 @@ def main() -> None:
         "command": " ".join(sys.argv),
     }
     for name in args.stores.split(","):
-        out[name] = {"sqlite": run_sqlite, "cassandra": run_cassandra}[name](data, args.reload_edges)
+        out[name] = {"sqlite": run_sqlite, "cassandra": run_cassandra}[name](data, args.reload_edges, args.walks)
         out[name]["loadavg_end"] = os.getloadavg()
         print(json.dumps({name: out[name]}), file=sys.stderr, flush=True)
     print(json.dumps(out, indent=2))
