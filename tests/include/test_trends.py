@@ -11,7 +11,7 @@ import pytest
 from include.stellar_lineage import trends
 from include.stellar_lineage.records import LineageRecord, LineageResult
 from include.stellar_lineage.store.sqlite import SqliteLineageStore
-from include.stellar_lineage.store.sqlite.store import MIGRATIONS_DIR, _split_sql
+from include.stellar_lineage.store.sqlite.schema import MIGRATIONS_DIR, split_sql
 from tests.support.stellar_dataset import address
 
 UTC = dt.timezone.utc
@@ -77,7 +77,7 @@ def test_migration_007_on_a_store_with_older_rows(tmp_path):
         version = int(migration.name.split("_", 1)[0])
         if version >= 7:
             continue
-        for statement in _split_sql(migration.read_text()):
+        for statement in split_sql(migration.read_text()):
             conn.execute(statement)
         conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '')", (version, migration.stem))
     old, queued = address("pre-007-done"), address("pre-007-queued")

@@ -1,4 +1,4 @@
-"""SQLite store: the ways out of FAILED and stuck that issue 11 adds (FAILED re-queue, lease renewal,
+"""SQLite store: the ways out of FAILED and stuck (FAILED re-queue, lease renewal, stuck recovery,
 FAILED growth). Mixed into ``SqliteLineageStore``; every statement walks an index
 (``lineage_failed_age`` is partial on status = 'FAILED') or the ``failures_by_hour`` aggregate."""
 
@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from include.stellar_lineage.records import utcnow
+from include.stellar_lineage.records import RecoveryResult, Status, utcnow
 from include.stellar_lineage.store.sqlite.reads import ts
 
 
@@ -74,3 +74,23 @@ class SqliteRecovery:
             .fetchone()
         )
         return int(row[0])
+
+    def recover_stuck(
+        self, *, threshold: dt.timedelta, max_retries: int, now: dt.datetime | None = None
+    ) -> RecoveryResult:
+        now = now or utcnow()
+        with self._write() as conn:
+            rows = conn.execute(
+                "UPDATE lineage SET retry_count = retry_count + 1,"
+                " status = CASE WHEN retry_count + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END,"
+                " last_error = 'stuck in PROCESSING since ' || processing_started_at || ' (claimed by '"
+                " || coalesce(claim_pipeline, '?') || ')', claim_owner = NULL,"
+                " processing_started_at = NULL, updated_at = ?,"
+                " finished_at = CASE WHEN retry_count + 1 >= ? THEN ? ELSE finished_at END"
+                " WHERE status = 'PROCESSING' AND processing_started_at < ?"
+                " RETURNING network_name, stellar_account, status",
+                (max_retries, ts(now), max_retries, ts(now), ts(now - threshold)),
+            ).fetchall()
+        requeued = [(r[0], r[1]) for r in rows if r[2] == Status.PENDING.value]
+        failed = [(r[0], r[1]) for r in rows if r[2] == Status.FAILED.value]
+        return RecoveryResult(requeued, failed)

@@ -5,8 +5,8 @@
 * Stats read trigger-maintained aggregate tables (``status_counts``, ``completions_by_minute``,
   ``spend_totals``, and for the dashboard trends ``outcomes_by_hour``/``latency_by_hour``: trends.py);
   pending/stuck lookups walk indexes. Nothing scans the whole table.
-* Schema changes are numbered ``.sql`` files in ``migrations/``; ``check_schema`` names
-  whatever is missing.
+* Schema changes are numbered ``.sql`` files in ``migrations/``, applied by schema.py;
+  ``check_schema`` names whatever is missing.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ from include.stellar_lineage.records import (
     LineageRecord,
     LineageResult,
     Priority,
-    RecoveryResult,
     Status,
     creator_priority,
     utcnow,
 )
-from include.stellar_lineage.store.base import LineageStore, SchemaError, wants_claim
+from include.stellar_lineage.store.base import LineageStore, wants_claim
 from include.stellar_lineage.store.sqlite.followups import (
     DATA_ASSIGNMENTS,
     SqliteFollowups,
@@ -39,36 +38,27 @@ from include.stellar_lineage.store.sqlite.followups import (
 from include.stellar_lineage.store.sqlite.graph import SqliteGraph
 from include.stellar_lineage.store.sqlite.recovery import SqliteRecovery
 from include.stellar_lineage.store.sqlite.refresh import SqliteRefresh
-from include.stellar_lineage.store.sqlite.reads import _FIELDS, SqliteReads, _row_to_record, ts
+from include.stellar_lineage.store.sqlite.reads import SqliteReads, _row_to_record, ts
+from include.stellar_lineage.store.sqlite.schema import SqliteSchema
 from include.stellar_lineage.store.sqlite.trends import SqliteTrends
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The one way a record comes into being (enqueue, or a creator found by complete): PENDING, unless
 # the row exists already.
 _INSERT_PENDING = (
     "INSERT INTO lineage (network_name, stellar_account, status, priority, created_at, updated_at)"
     " VALUES (?, ?, 'PENDING', ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-# Migration 007 (trends.py): every terminal transition below writes finished_at in its own UPDATE (no
-# second row update per completion); the 007 triggers keep the counters and enqueued_at.
-TREND_COLUMNS = ("enqueued_at", "finished_at")
-REQUIRED_TABLES = (
-    "lineage",
-    "failures_by_hour",
-    "status_counts",
-    "completions_by_minute",
-    "spend_ledger",
-    "spend_totals",
-    "creation_edges",
-    "graph_state",
-    "attribute_followups",
-    "outcomes_by_hour",
-    "latency_by_hour",
-)
 
 
 class SqliteLineageStore(
-    SqliteTrends, SqliteRefresh, SqliteRecovery, SqliteGraph, SqliteFollowups, SqliteReads, LineageStore
+    SqliteSchema,
+    SqliteTrends,
+    SqliteRefresh,
+    SqliteRecovery,
+    SqliteGraph,
+    SqliteFollowups,
+    SqliteReads,
+    LineageStore,
 ):
     def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
         self.path = str(path)
@@ -106,38 +96,6 @@ class SqliteLineageStore(
         if conn is not None:
             conn.close()
             self._local.conn = None
-
-    # --- schema -------------------------------------------------------------------------------
-    def migrate(self) -> list[str]:
-        applied: list[str] = []
-        with self._write() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-                version = int(path.name.split("_", 1)[0])
-                if version in done:
-                    continue
-                for statement in _split_sql(path.read_text()):
-                    conn.execute(statement)
-                conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, path.stem, ts(utcnow())))
-                applied.append(path.stem)
-        return applied
-
-    def check_schema(self) -> None:
-        conn = self._conn()
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        missing = [f"table {t}" for t in REQUIRED_TABLES if t not in tables]
-        if "lineage" in tables:
-            columns = {r[1] for r in conn.execute("PRAGMA table_info(lineage)")}
-            missing += [f"column lineage.{c}" for c in (*_FIELDS, *TREND_COLUMNS) if c not in columns]
-        if missing:
-            raise SchemaError(
-                f"SQLite store {self.path} is missing: {', '.join(missing)}. "
-                "Run the store migration (scripts/setup or SqliteLineageStore(path, migrate=True))."
-            )
 
     # --- queue --------------------------------------------------------------------------------
     def enqueue(
@@ -347,26 +305,6 @@ class SqliteLineageStore(
             (ts(now or utcnow()),),
         )
 
-    def recover_stuck(
-        self, *, threshold: dt.timedelta, max_retries: int, now: dt.datetime | None = None
-    ) -> RecoveryResult:
-        now = now or utcnow()
-        with self._write() as conn:
-            rows = conn.execute(
-                "UPDATE lineage SET retry_count = retry_count + 1,"
-                " status = CASE WHEN retry_count + 1 >= ? THEN 'FAILED' ELSE 'PENDING' END,"
-                " last_error = 'stuck in PROCESSING since ' || processing_started_at || ' (claimed by '"
-                " || coalesce(claim_pipeline, '?') || ')', claim_owner = NULL,"
-                " processing_started_at = NULL, updated_at = ?,"
-                " finished_at = CASE WHEN retry_count + 1 >= ? THEN ? ELSE finished_at END"
-                " WHERE status = 'PROCESSING' AND processing_started_at < ?"
-                " RETURNING network_name, stellar_account, status",
-                (max_retries, ts(now), max_retries, ts(now), ts(now - threshold)),
-            ).fetchall()
-        requeued = [(r[0], r[1]) for r in rows if r[2] == Status.PENDING.value]
-        failed = [(r[0], r[1]) for r in rows if r[2] == Status.FAILED.value]
-        return RecoveryResult(requeued, failed)
-
 
 def _complete_in(
     conn: sqlite3.Connection, network: str, account: str, owner: str, result: LineageResult, source: str, when: str
@@ -385,18 +323,3 @@ def _complete_in(
     if result.creator and result.creator != account:
         conn.execute(_INSERT_PENDING, (network, result.creator, int(creator_priority(row[0])), when, when))
     return True
-
-
-def _split_sql(text: str) -> list[str]:
-    """Split a migration file into statements; trigger bodies keep their inner semicolons."""
-    statements, buffer = [], ""
-    for line in text.splitlines(keepends=True):
-        if line.lstrip().startswith("--") and not buffer.strip():
-            continue
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        statements.append(buffer.strip())
-    return statements
