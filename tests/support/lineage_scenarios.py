@@ -69,7 +69,9 @@ def scenario_dataset() -> Dataset:
 
 def scenario_settings(**overrides: Any) -> Settings:
     base = dict(
-        http_timeout_seconds=2.0,
+        # generous: on a saturated machine a 200-record page can take over 2 s to serve, and a client
+        # retry would add a request to tests that assert the exact requests; timeout tests set their own
+        http_timeout_seconds=10.0,
         http_max_attempts=3,
         horizon_max_pages=5,
         horizon_requests_per_minute=60_000,
