@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-import zlib
 from types import SimpleNamespace
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,10 +45,6 @@ FOLLOWUP_BUCKETS = 32
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 CONCURRENCY = 32
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-
-
-def followup_bucket(account: str) -> int:
-    return zlib.crc32(account.encode()) % FOLLOWUP_BUCKETS
 
 
 class BulkMixin:
@@ -203,7 +198,9 @@ class BulkMixin:
         added = 0
         for i in range(0, len(unique), 256):  # a bounded number of LWTs in flight
             futures = [
-                self.session.execute_async(self.stmts["followup_add"], (network, followup_bucket(a), a, when, EPOCH))
+                self.session.execute_async(
+                    self.stmts["followup_add"], (network, q.bucket(a, FOLLOWUP_BUCKETS), a, when, EPOCH)
+                )
                 for a in unique[i : i + 256]
             ]
             added += sum(1 for f in futures if f.result().was_applied)
@@ -267,7 +264,7 @@ class BulkMixin:
     def release_followup(
         self, network: str, account: str, *, owner: str, max_attempts: int, now: dt.datetime | None = None
     ) -> bool:
-        b = followup_bucket(account)
+        b = q.bucket(account, FOLLOWUP_BUCKETS)
         row = self.execute("followup_get", (network, b, account)).one()
         if row is None or row.claim_owner != owner:
             return False
@@ -284,7 +281,9 @@ class BulkMixin:
         return total
 
     def _drop_followup(self, network: str, account: str, owner: str) -> bool:
-        applied = self.execute("followup_delete", (network, followup_bucket(account), account, owner)).was_applied
+        applied = self.execute(
+            "followup_delete", (network, q.bucket(account, FOLLOWUP_BUCKETS), account, owner)
+        ).was_applied
         if applied:
             self.execute("followup_count_add", (-1, network))
         return bool(applied)

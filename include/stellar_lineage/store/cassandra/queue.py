@@ -73,9 +73,10 @@ def load_statements(keyspace: str) -> dict[str, str]:
     return {k: v.strip().replace("{ks}", keyspace).replace("{cols}", cols) for k, v in blocks.items()}
 
 
-def bucket(account: str) -> int:
-    # crc32, not hash(): must be identical in every process and Python version.
-    return zlib.crc32(account.encode()) % BUCKETS
+def bucket(account: str, buckets: int = BUCKETS) -> int:
+    """The shard of ``account`` among ``buckets`` partitions (queue indexes; follow-ups and the recent
+    list pass their own count). crc32, not hash(): must be identical in every process and Python version."""
+    return zlib.crc32(account.encode()) % buckets
 
 
 def new_token() -> uuid.UUID:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,10 +37,6 @@ PREFETCH_HOURS = 24
 _TOP = (dt.datetime(2200, 1, 1, tzinfo=dt.UTC), "")  # above every entry: the bound of a first page
 
 
-def recent_shard(account: str) -> int:
-    return zlib.crc32(account.encode()) % RECENT_SHARDS
-
-
 class TrendsMixin:
     # provided by CassandraLineageStore
     session: Any
@@ -58,7 +53,7 @@ class TrendsMixin:
         futures = [
             self.session.execute_async(
                 self.stmts["recent_put"],
-                (network, hour, recent_shard(account), when, account, outcome, row.last_pipeline_attempt),
+                (network, hour, q.bucket(account, RECENT_SHARDS), when, account, outcome, row.last_pipeline_attempt),
             ),
             self.session.execute_async(self.stmts["recent_hour_put"], (network, day, hour)),
         ]
