@@ -77,11 +77,24 @@ def test_a_padded_seed_sent_through_rest_is_stored_nowhere(airflow):
     t0 = time.monotonic()
 
     # 1. refused at trigger time: 400, no run, audit log masked
-    status, body = af.raw(
-        "POST",
-        f"/api/v2/dags/{ENQUEUE}/dagRuns",
-        {"dag_run_id": "seed_padded", "logical_date": None, "conf": {"accounts": [VALID, PADDED], "network": "public"}},
-    )
+    # Standalone Airflow keeps its metadata in SQLite: a write that meets the scheduler's or the DAG
+    # processor's lock answers 500 "Database error" (seen in CI right after start-up). That is Airflow's
+    # store, not the behaviour under test, so such a reply is retried; each retry may add an audit entry.
+    db_errors = 0
+    for _attempt in range(5):
+        status, body = af.raw(
+            "POST",
+            f"/api/v2/dags/{ENQUEUE}/dagRuns",
+            {
+                "dag_run_id": "seed_padded",
+                "logical_date": None,
+                "conf": {"accounts": [VALID, PADDED], "network": "public"},
+            },
+        )
+        if not (status == 500 and "Database error" in json.dumps(body)):
+            break
+        db_errors += 1
+        time.sleep(2)
     assert status == 400 and "Invalid input for param accounts" in json.dumps(body), body
     # Airflow's refusal quotes the value back to whoever sent it (jsonschema message); it is not stored
     assert _holds_seed(json.dumps(body))
@@ -102,9 +115,9 @@ def test_a_padded_seed_sent_through_rest_is_stored_nowhere(airflow):
     # 3. the audit log: both trigger bodies are there, accounts masked
     events = af.request("GET", "/api/v2/eventLogs?limit=1000")["event_logs"]
     triggers = [e for e in events if e["event"] == "trigger_dag_run"]
-    assert len(triggers) == 2, [e["event"] for e in events]
+    assert 2 <= len(triggers) <= 2 + db_errors, [e["event"] for e in events]
     masked = sorted(json.loads(e["extra"])["conf"]["accounts"] for e in triggers)
-    assert masked == [["***"] * 2, ["***"] * 3], triggers
+    assert masked == [["***"] * 2] * (len(triggers) - 1) + [["***"] * 3], triggers
     assert not [e for e in events if _holds_seed(json.dumps(e))]
 
     # 4. task log (through the API, as the UI shows it) and every file Airflow wrote
