@@ -73,6 +73,14 @@ class ChunkTimer:
             t = time.perf_counter()
             added += self.store.load_edges(self.network, data[i : i + EDGE_CHUNK], fresh=fresh)
             self.longest = max(self.longest, time.perf_counter() - t)
+            if (i + EDGE_CHUNK) % 100_000 < EDGE_CHUNK:  # a run stopped early still tells how far it got
+                done, seconds = min(i + EDGE_CHUNK, len(data)), time.perf_counter() - started
+                print(
+                    f"  {done:,} edges in {seconds:.1f} s ({done / seconds:,.0f}/s, load average "
+                    f"{os.getloadavg()[0]:.1f}, {dt.datetime.now(dt.timezone.utc):%H:%M:%S} UTC)",
+                    file=sys.stderr,
+                    flush=True,
+                )
         return time.perf_counter() - started, added
 
 

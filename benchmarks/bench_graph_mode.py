@@ -90,6 +90,26 @@ def open_store(backend: str, path: Path | None):
     return store, drop
 
 
+def report_progress(store, every: int) -> None:
+    """Print a line every ``every`` records completed (a run stopped early still tells how far it got)."""
+    complete_pending_many, state = store.complete_pending_many, {"done": 0, "next": every, "t0": time.monotonic()}
+
+    def counted(*args, **kwargs):
+        done = complete_pending_many(*args, **kwargs)
+        state["done"] += len(done)
+        if state["done"] >= state["next"]:
+            state["next"] += every
+            seconds = time.monotonic() - state["t0"]
+            print(
+                f"  {state['done']:,} COMPLETE after {seconds:.1f} s of graph completion "
+                f"({state['done'] / seconds:,.0f}/s; {utcnow():%H:%M:%S} UTC, load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+        return done
+
+    store.complete_pending_many = counted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -97,7 +117,9 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=5000)
     parser.add_argument("--walks", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--progress", type=int, default=50_000, help="print a progress line every N records")
     args = parser.parse_args()
+    print(f"started {utcnow():%Y-%m-%d %H:%M:%S} UTC, load average {os.getloadavg()[0]:.1f}", flush=True)
 
     t = time.monotonic()
     edges = synthetic_edges(args.accounts, args.seed)
@@ -115,9 +137,15 @@ def main() -> None:
         started, cpu0 = time.monotonic(), cpu_seconds()
         for i in range(0, len(requested), 50_000):
             store.enqueue("public", requested[i : i + 50_000])
+            if (i + 50_000) % args.progress < 50_000:
+                print(
+                    f"  enqueued {min(i + 50_000, len(requested)):,} after {time.monotonic() - started:.1f} s",
+                    flush=True,
+                )
         enqueued = time.monotonic() - started
-        print(f"enqueued {len(requested):,} in {enqueued:.1f} s", flush=True)
+        print(f"enqueued {len(requested):,} in {enqueued:.1f} s (load average {os.getloadavg()[0]:.1f})", flush=True)
         settings = defaults()
+        report_progress(store, args.progress)
         out = complete_from_graph(store, settings, "public", requested, owner="bench", chunk=args.chunk)
         wall, cpu = time.monotonic() - started, cpu_seconds() - cpu0
         stats = store.stats("public", stuck_threshold=dt.timedelta(minutes=15))
@@ -127,7 +155,7 @@ def main() -> None:
             f"enqueue {enqueued:.1f} s + graph completion {out['seconds']:.1f} s = wall {wall:.1f} s "
             f"-> {complete / wall:,.0f} records/s; this process's CPU {cpu:.1f} s "
             f"({complete / cpu:,.0f} records per CPU-second); load average {os.getloadavg()[0]:.1f}; "
-            f"follow-ups queued {store.followup_depth('public'):,}",
+            f"follow-ups queued {store.followup_depth('public'):,}; finished {utcnow():%H:%M:%S} UTC",
             flush=True,
         )
 

@@ -97,12 +97,13 @@ class GraphResolver:
             return {}
         edges = self.store.edges_of(network, list(dict.fromkeys(accounts)))
         root = NETWORK_ROOTS.get(network)
+        covered = [a for a in dict.fromkeys(accounts) if a in edges or a == root]
+        # first pages of all covered accounts read together; only a full page is continued alone
+        first = self.store.children_edges_many(network, covered, limit=min(CHILD_PAGE, self.max_children))
         out: dict[str, GraphFacts] = {}
-        for account in dict.fromkeys(accounts):
+        for account in covered:
             edge = edges.get(account)
-            if edge is None and account != root:
-                continue
-            children, count = self.children_of(network, account)
+            children, count = self.children_of(network, account, first_page=first.get(account, []))
             out[account] = GraphFacts(
                 account=account,
                 creator=None if edge is None else edge.creator,
@@ -116,13 +117,19 @@ class GraphResolver:
             )
         return out
 
-    def children_of(self, network: str, account: str) -> tuple[list[dict[str, Any]], int]:
-        """The first ``max_children`` children in creation order, and the exact count."""
+    def children_of(
+        self, network: str, account: str, *, first_page: list[Any] | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The first ``max_children`` children in creation order, and the exact count (``first_page``:
+        the first ``min(CHILD_PAGE, max_children)`` already read)."""
         listed: list[Any] = []
         after: int | None = None
         while len(listed) < self.max_children:
             want = min(CHILD_PAGE, self.max_children - len(listed))
-            page = self.store.children_edges(network, account, limit=want, after_op_id=after)
+            if first_page is not None and not listed:
+                page, first_page = first_page, None
+            else:
+                page = self.store.children_edges(network, account, limit=want, after_op_id=after)
             listed += page
             if len(page) < want:
                 break

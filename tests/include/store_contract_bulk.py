@@ -35,6 +35,18 @@ class BulkContract:
         assert store.followup_depth("public") == 2 and store.followup_depth() == 2
         assert store.stats("public", stuck_threshold=STALE)["complete_by_source"]["BIGQUERY"] == 2
 
+    def test_bulk_enqueue_adds_new_resets_failed_and_leaves_the_rest(self, store):
+        store.enqueue("public", [B, C])
+        store.claim_batch(2, pipeline="API", owner="w1")
+        assert store.retry_later("public", B, owner="w1", error="HTTP 503", max_retries=1) == "FAILED"
+        assert store.release("public", C, owner="w1")  # PENDING again: a re-request leaves it as it is
+        out = store.enqueue("public", [B, C, "GNEW1", "GNEW2", "GNEW1"])
+        assert out.reset == [B] and out.unchanged == [C] and sorted(out.added) == ["GNEW1", "GNEW2"]
+        assert store.queue_depth("public") == 4
+        claimed = store.claim_batch(10, pipeline="API", owner="w2")  # each exactly once, no stray hint
+        assert sorted(r.stellar_account for r in claimed) == sorted([B, C, "GNEW1", "GNEW2"])
+        assert store.claim_batch(10, pipeline="API", owner="w3") == []
+
     def test_complete_many_skips_records_not_held(self, store):
         store.enqueue("public", [B, C])
         store.claim_batch(1, pipeline="API", owner="w1", network="public", accounts=[B])

@@ -47,6 +47,13 @@ class CreatorGraphStore(abc.ABC):
         """The accounts ``creator`` created (their latest creation is by ``creator``), ordered by
         ``op_id``; the next page starts after the last page's ``op_id``."""
 
+    def children_edges_many(
+        self, network: str, creators: Sequence[str], *, limit: int = 100
+    ) -> dict[str, list[CreationEdge]]:
+        """The first page (``limit``) of ``children_edges`` for each of ``creators``; a backend may
+        read them together (Cassandra: all in flight at once instead of one round trip each)."""
+        return {c: self.children_edges(network, c, limit=limit) for c in dict.fromkeys(creators)}
+
     @abc.abstractmethod
     def children_count(self, network: str, creator: str) -> int:
         """Number of accounts whose latest creation is by ``creator``."""

@@ -124,6 +124,21 @@ class CassandraGraph:
         rows = self.execute("children_page", (network, creator, -1 if after_op_id is None else after_op_id, limit))
         return [_edge(r, creator) for r in rows]
 
+    def children_edges_many(
+        self, network: str, creators: Sequence[str], *, limit: int = 100
+    ) -> dict[str, list[CreationEdge]]:
+        unique = list(dict.fromkeys(creators))
+        if limit <= 0:
+            return {c: [] for c in unique}
+        results = execute_concurrent_with_args(
+            self.session,
+            self.stmts["children_page"],
+            [(network, c, -1, limit) for c in unique],
+            concurrency=CONCURRENCY,
+            raise_on_first_error=True,
+        )
+        return {c: [_edge(r, c) for r in rows] for c, (_ok, rows) in zip(unique, results, strict=True)}
+
     def children_count(self, network: str, creator: str) -> int:
         # one partition (the creator's children), counted server-side
         return int(self.execute("children_count", (network, creator)).one()[0])

@@ -24,22 +24,16 @@ Data model (keyspace = the Airflow connection's ``schema``; migrations in ``stor
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 from cassandra import InvalidRequest
 from cassandra.query import BoundStatement
 
 from include.stellar_lineage.records import (
-    EnqueueResult,
     LineageRecord,
-    Priority,
     Status,
-    utcnow,
 )
 from include.stellar_lineage.store.cassandra import schema as cassandra_schema
 from include.stellar_lineage.store.cassandra.admin import backfill as cassandra_backfill
@@ -53,6 +47,8 @@ from include.stellar_lineage.store.cassandra.connect import (
 )
 from include.stellar_lineage.store.cassandra.bulk import BulkMixin
 from include.stellar_lineage.store.cassandra.claims import ClaimsMixin, ClaimUnknown
+from include.stellar_lineage.store.cassandra.enqueue import EnqueueMixin
+from include.stellar_lineage.store.cassandra.followups import FollowupsMixin
 from include.stellar_lineage.store.cassandra.graph import CassandraGraph
 from include.stellar_lineage.store.cassandra.scan import ScanMixin
 from include.stellar_lineage.store.cassandra.recovery import RecoveryMixin
@@ -67,10 +63,12 @@ P, PR = Status.PENDING.value, Status.PROCESSING.value
 
 class CassandraLineageStore(
     ClaimsMixin,
+    EnqueueMixin,
     RefreshMixin,
     RecoveryMixin,
     CassandraGraph,
     BulkMixin,
+    FollowupsMixin,
     TransitionsMixin,
     StatsMixin,
     TrendsMixin,
@@ -162,62 +160,11 @@ class CassandraLineageStore(
         self._stmts = None
         return applied
 
-    # --- queue --------------------------------------------------------------------------------
-    def enqueue(
-        self,
-        network: str,
-        accounts: Iterable[str],
-        *,
-        priority: Priority = Priority.REQUESTED,
-    ) -> EnqueueResult:
-        unique = list(dict.fromkeys(accounts))
-        self.execute("network_put", (network,))
-        now = q.ms(utcnow())
-        if len(unique) > 1:  # each account is a few dependent round trips: overlap them
-            with ThreadPoolExecutor(max_workers=16) as pool:
-                outcomes = list(
-                    pool.map(lambda ia: self._enqueue_one(network, ia[1], priority, now, seq=ia[0]), enumerate(unique))
-                )
-        else:
-            outcomes = [self._enqueue_one(network, a, priority, now) for a in unique]
-        added = [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "added"]
-        reset = [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "reset"]
-        deltas = Counter(s for o, s in outcomes if o == "reset" and s)  # previous status of reset rows
-        deltas[P] -= len(added) + len(reset)
-        self._apply_counts(network, {k: -v for k, v in deltas.items()})
-        return EnqueueResult(added, reset, [a for a, (o, _s) in zip(unique, outcomes, strict=True) if o == "unchanged"])
-
+    # --- queue (enqueue: enqueue.py) --------------------------------------------------------
     def _apply_counts(self, network: str, deltas: dict[str, int]) -> None:
         for status, delta in deltas.items():
             if delta:
                 self._count(network, status, delta)
-
-    def _enqueue_one(
-        self, network: str, account: str, priority: int, now: dt.datetime, *, allow_reset: bool = True, seq: int = 0
-    ) -> tuple[str, str | None]:
-        """("added"|"reset"|"unchanged", status before a reset); the caller updates the counters."""
-        # seq: position in the enqueue call, so accounts enqueued in one millisecond keep their order
-        hint = q.PendingHint(int(priority), now, seq, account, q.new_token(), network)
-        self.execute("pending_put", hint.key())  # hint first, see queue.py
-        rs = self.execute("insert_new", (network, account, int(priority), now, now, hint.queue_token, seq))
-        if rs.was_applied:
-            return "added", None
-        self.execute("pending_del", hint.key())  # our own fresh key: nothing else can be using it
-        existing = rs.one()
-        if not (
-            allow_reset
-            and priority <= Priority.REQUESTED
-            and existing.status in (Status.FAILED.value, Status.INVALID.value)
-        ):
-            return "unchanged", None
-        new_priority = min(int(priority), existing.priority if existing.priority is not None else 99)
-        hint = q.PendingHint(new_priority, q.aware(existing.created_at) or now, 0, account, q.new_token(), network)
-        self.execute("pending_put", hint.key())
-        rs = self.execute("reset", (new_priority, hint.queue_token, now, now, network, account, existing.status))
-        if not rs.was_applied:
-            self.execute("pending_del", hint.key())
-            return "unchanged", None
-        return "reset", existing.status
 
     # --- reads --------------------------------------------------------------------------------
     def _rows(self, network: str, accounts: Sequence[str]) -> dict[str, Any]:

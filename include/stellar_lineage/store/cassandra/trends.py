@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 from include.stellar_lineage.records import Status, utcnow
 from include.stellar_lineage.store.cassandra import queue as q
+from include.stellar_lineage.store.cassandra.enqueue import concurrently, raise_failures
 from include.stellar_lineage.trends import (
     RECENT_DAYS,
     LatencyStats,
@@ -72,6 +74,38 @@ class TrendsMixin:
         )
         for future in futures:
             future.result()
+
+    def _record_outcomes(
+        self,
+        network: str,
+        items: list[tuple[str, str | None, dt.datetime, dt.datetime | None]],
+        outcome: str,
+        source: str,
+        when: dt.datetime,
+    ) -> None:
+        """``_record_outcome`` for many transitions at ``when`` (graph mode's bulk completion): one
+        recent-list entry each, the counters added up per pipeline / latency bucket. ``items``:
+        (account, claim pipeline, claimed at, enqueued at) as the transition left each row."""
+        hour = hour_floor(when)
+        day = hour.date()
+        totals: dict[str, list[int]] = {}
+        buckets: Counter[tuple[str, int]] = Counter()
+        writes: list[tuple[Any, tuple[Any, ...]]] = [(self.stmts["recent_hour_put"], (network, day, hour))]
+        for account, claim_pipeline, claimed_at, enqueued in items:
+            pipeline = trend_pipeline(claim_pipeline, outcome, source)
+            waited = latency_ms(when, enqueued) if outcome == Status.COMPLETE.value else 0
+            total = totals.setdefault(pipeline, [0, 0])
+            total[0] += 1
+            total[1] += waited
+            if outcome == Status.COMPLETE.value:
+                buckets[(pipeline, latency_bucket(waited))] += 1
+            shard = q.bucket(account, RECENT_SHARDS)
+            writes.append((self.stmts["recent_put"], (network, hour, shard, when, account, outcome, claimed_at)))
+        for (pipeline, b), n in buckets.items():
+            writes.append((self.stmts["latency_add_n"], (n, network, day, hour, pipeline, b)))
+        for pipeline, (n, waited_ms) in totals.items():
+            writes.append((self.stmts["outcome_add_n"], (n, waited_ms, network, day, hour, pipeline, outcome)))
+        raise_failures(concurrently(self.session, writes))
 
     def _days(self, name: str, network: str, days: list[dt.date]) -> list[Any]:
         futures = [self.session.execute_async(self.stmts[name], (network, d)) for d in days]
