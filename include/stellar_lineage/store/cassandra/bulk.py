@@ -120,7 +120,7 @@ class BulkMixin:
         for item, entry, (ok, rs) in zip(todo, entries, lwts, strict=True):
             account, _result, row = item
             if ok:
-                applied = bool(rs.was_applied)
+                applied = bool(rs.one()[0])
             elif isinstance(rs, Unavailable):  # refused before Paxos started: not applied
                 unavailable, applied = unavailable or rs, False
             else:  # timeout / dropped connection: outcome unknown, read back at SERIAL

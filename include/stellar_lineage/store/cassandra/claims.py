@@ -132,7 +132,7 @@ class ClaimsMixin:
         self.execute("processing_put", entry)  # hint first: a claimed row is always findable by recovery
         try:
             rs = self.execute("claim", (owner, pipeline, token, now, now, now, network, account, hint.queue_token))
-            applied, current = rs.was_applied, rs.one()
+            applied, current = rs.one()[0], rs.one()
         except Unavailable:
             # refused by the coordinator before any Paxos round started: definitely not applied
             with contextlib.suppress(Exception):  # a leftover entry is dropped by recovery later

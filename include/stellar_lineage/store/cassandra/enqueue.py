@@ -84,7 +84,7 @@ class EnqueueMixin:
         hint = q.PendingHint(int(priority), now, seq, account, q.new_token(), network)
         self.execute("pending_put", hint.key())  # hint first, see queue.py
         rs = self.execute("insert_new", (network, account, int(priority), now, now, hint.queue_token, seq))
-        if rs.was_applied:
+        if rs.one()[0]:
             return "added", None
         return self._refused(hint, rs.one(), now, allow_reset)
 
@@ -107,7 +107,7 @@ class EnqueueMixin:
         dropped: list[q.PendingHint] = []  # our own hints of refused inserts left unchanged: deleted together
         for hint, (ok, rs) in zip(hints, inserts, strict=True):
             if ok:
-                if rs.was_applied:
+                if rs.one()[0]:
                     outcomes.append(("added", None))
                 elif _wants_reset(hint, rs.one(), allow_reset):
                     outcomes.append(self._refused(hint, rs.one(), now, allow_reset))
@@ -149,7 +149,7 @@ class EnqueueMixin:
         reset = q.PendingHint(new_priority, q.aware(existing.created_at) or now, 0, account, q.new_token(), network)
         self.execute("pending_put", reset.key())
         rs = self.execute("reset", (new_priority, reset.queue_token, now, now, network, account, existing.status))
-        if not rs.was_applied:
+        if not rs.one()[0]:
             self.execute("pending_del", reset.key())
             return "unchanged", None
         return "reset", existing.status

@@ -44,7 +44,7 @@ class FollowupsMixin:
         results = concurrently(
             self.session, [(stmt, (network, q.bucket(a, FOLLOWUP_BUCKETS), a, when, EPOCH)) for a in unique]
         )
-        added = sum(1 for ok, rs in results if ok and rs.was_applied)
+        added = sum(1 for ok, rs in results if ok and rs.one()[0])
         if added:
             self.execute("followup_count_add", (added, network))
         for ok, error in results:
@@ -79,7 +79,7 @@ class FollowupsMixin:
                             continue  # held by a live claim
                         applied = self.execute(
                             "followup_claim", (owner, now, net, b, row.stellar_account, stale)
-                        ).was_applied
+                        ).one()[0]
                         if applied:
                             claimed.append((net, row.stellar_account))
                     if len(claimed) >= limit:
@@ -115,7 +115,7 @@ class FollowupsMixin:
         attempts = (row.attempts or 0) + 1
         if attempts >= max_attempts:
             return self._drop_followup(network, account, owner)
-        return bool(self.execute("followup_release", (EPOCH, attempts, network, b, account, owner)).was_applied)
+        return bool(self.execute("followup_release", (EPOCH, attempts, network, b, account, owner)).one()[0])
 
     def followup_depth(self, network: str | None = None) -> int:
         total = 0
@@ -125,9 +125,9 @@ class FollowupsMixin:
         return total
 
     def _drop_followup(self, network: str, account: str, owner: str) -> bool:
-        applied = self.execute(
-            "followup_delete", (network, q.bucket(account, FOLLOWUP_BUCKETS), account, owner)
-        ).was_applied
+        applied = self.execute("followup_delete", (network, q.bucket(account, FOLLOWUP_BUCKETS), account, owner)).one()[
+            0
+        ]
         if applied:
             self.execute("followup_count_add", (-1, network))
         return bool(applied)

@@ -21,9 +21,12 @@ import heapq
 import re
 import uuid
 import zlib
+from collections import namedtuple
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, overload
+
+from cassandra.query import _clean_column_name
 
 from include.stellar_lineage.records import LineageRecord
 
@@ -57,6 +60,30 @@ LWT = {
     "refresh_requeue",
     "adopt_complete",
 }
+
+
+_ROW_TYPES: dict[tuple[str, ...], Any] = {}
+
+
+def row_factory(colnames: list[str], rows: list[Any]) -> list[Any]:
+    """The driver's ``named_tuple_factory`` with each row type built once per column list: the driver
+    builds a new namedtuple class (compiling code) for every result, ≈ 0.3 ms of client CPU per read
+    or LWT, more than the rest of the request (benchmarks/RESULTS.md, graph mode on Cassandra). With
+    it ``ResultSet.was_applied`` refuses to answer, so an LWT's outcome is read as ``rs.one()[0]``:
+    ``[applied]`` is always the first column of an LWT result."""
+    key = tuple(colnames)
+    row_type = _ROW_TYPES.get(key)
+    if row_type is None:
+        row_type = _ROW_TYPES[key] = namedtuple("Row", [_clean_column_name(c) for c in colnames])
+    return [row_type(*r) for r in rows]
+
+
+def use_row_factory(session: Any) -> None:
+    """Make ``session`` return rows through ``row_factory`` (legacy or execution-profile clusters)."""
+    try:
+        session.row_factory = row_factory
+    except ValueError:  # the cluster is configured with execution profiles
+        session.cluster.profile_manager.default.row_factory = row_factory
 
 
 def load_statements(keyspace: str) -> dict[str, str]:

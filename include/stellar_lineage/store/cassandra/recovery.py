@@ -70,7 +70,7 @@ class RecoveryMixin:
                 self.execute("pending_put", hint.key())
                 counted = rounds + 1 if max_rounds is not None else rounds
                 rs = self.execute("requeue", (counted, token, now, now, net, e.stellar_account))
-                if not rs.was_applied:
+                if not rs.one()[0]:
                     self.execute("pending_del", hint.key())
                     continue
                 self.execute("failed_del", key)
@@ -87,7 +87,7 @@ class RecoveryMixin:
                 continue
             entry = (network, q.bucket(account), now, account, row.claim_token)
             self.execute("processing_put", entry)  # new entry first: the claim stays findable
-            if self.execute("renew", (now, now, network, account, owner, row.claim_token)).was_applied:
+            if self.execute("renew", (now, now, network, account, owner, row.claim_token)).one()[0]:
                 if row.processing_started_at is not None and q.aware(row.processing_started_at) != now:
                     self.execute(
                         "processing_del",

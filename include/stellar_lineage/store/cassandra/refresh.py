@@ -69,7 +69,7 @@ class RefreshMixin:
             rs = self.execute(
                 "refresh_requeue", (int(Priority.REFRESH), token, now, now, network, e.stellar_account, at)
             )
-            if not rs.was_applied:
+            if not rs.one()[0]:
                 self.execute("pending_del", hint.key())
                 continue
             self.execute("complete_del", key)

@@ -92,7 +92,7 @@ class StatsMixin:
                 f" (claimed by {row.claim_pipeline or '?'})"
             )
             rs = self.execute("recover", (status, retries, error, token, now, network, account, entry.claim_token))
-            if not rs.was_applied:  # finished or re-claimed meanwhile: not stuck after all
+            if not rs.one()[0]:  # finished or re-claimed meanwhile: not stuck after all
                 if hint is not None:
                     self.execute("pending_del", hint.key())
                 if failed_key is not None:

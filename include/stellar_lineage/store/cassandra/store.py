@@ -86,6 +86,7 @@ class CassandraLineageStore(
     ) -> None:
         """Use an existing driver ``Session`` (tests); production code uses ``from_connection``."""
         self.session, self.keyspace = session, valid_keyspace(keyspace)
+        q.use_row_factory(session)
         self.consistency = consistency or Consistency()
         self._cluster = cluster
         self._stmts: dict[str, Any] | None = None

@@ -71,7 +71,7 @@ class TransitionsMixin:
                 self.execute("pending_put", pending.key())
         params = (*make_params(row, token), network, account, owner, row.claim_token)
         try:
-            applied = self.execute(name, params).was_applied
+            applied = self.execute(name, params).one()[0]
         except Unavailable:
             raise  # refused before Paxos started: not applied, the caller may retry
         except Exception as exc:  # noqa: BLE001 - timeout / dropped connection: outcome unknown, settle it

@@ -41,7 +41,7 @@ def backfill(store: Any, *, log: Any = None) -> dict[str, int]:
             created = q.aware(row.created_at) or now
             hint = q.hint_for_row(row, network, q.new_token(), created)
             store.execute("pending_put", hint.key())
-            if store.execute("adopt_pending", (hint.queue_token, hint.priority, created, network, account)).was_applied:
+            if store.execute("adopt_pending", (hint.queue_token, hint.priority, created, network, account)).one()[0]:
                 adopted += 1
             else:
                 store.execute("pending_del", hint.key())
@@ -50,7 +50,7 @@ def backfill(store: Any, *, log: Any = None) -> dict[str, int]:
             token = q.new_token()
             entry = (network, q.bucket(account), started, account, token)
             store.execute("processing_put", entry)
-            if store.execute("adopt_processing", (token, started, network, account)).was_applied:
+            if store.execute("adopt_processing", (token, started, network, account)).one()[0]:
                 adopted += 1
             else:
                 store.execute("processing_del", entry)
@@ -101,7 +101,7 @@ def index_complete(store: Any, *, log: Any = None) -> int:
         store.execute("complete_put", entry)  # entry first, as on every COMPLETE transition
         if row.completed_at is None:
             rs = store.execute("adopt_complete", (q.ms(when), row.network_name, row.stellar_account))
-            if not rs.was_applied:
+            if not rs.one()[0]:
                 store.execute("complete_del", entry)  # completed again (or left COMPLETE) meanwhile
                 continue
         indexed += 1

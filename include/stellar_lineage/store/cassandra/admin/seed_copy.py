@@ -96,7 +96,7 @@ def copy_seed_table(store: Any, source: str, *, log: Any = None) -> dict[str, in
     for (network, account), (_rank, row) in best.items():
         status = map_status(row.status)
         values = [_convert(c, getattr(row, c), row.status) for c in columns]
-        copied += bool(store.session.execute(insert, (network, account, status, *values)).was_applied)
+        copied += bool(store.session.execute(insert, (network, account, status, *values)).one()[0])
     done = cassandra_backfill.backfill(store, log=log)  # queue entries + counters for the new rows
     cassandra_backfill.index_failed(store, log=log)  # copied FAILED rows reach the timer and retry-all
     cassandra_backfill.index_complete(store, log=log)  # copied COMPLETE rows reach the refresh policy
