@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 from cassandra import WriteTimeout, WriteType
-from cassandra.cluster import Cluster
-from cassandra.policies import ConstantReconnectionPolicy
 
 from include.stellar_lineage.records import LineageResult, utcnow
 from include.stellar_lineage.store.cassandra import schema as cassandra_schema
@@ -32,52 +28,11 @@ from tests.include.store_contract_bulk import BulkContract
 from tests.include.store_contract_refresh import RefreshContract
 from tests.include.store_contract_trends import TrendsContract
 from tests.support.cassandra_counting import CountingSession
+from tests.support.cassandra_node import HOSTS_ENV, connect, create_keyspace, hosts, node  # noqa: F401 - node: fixture
+
+pytestmark = pytest.mark.slow_module(90)  # rough wall time (s): started first under pytest-xdist
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "scripts" / "cassandra-local"
-HOSTS_ENV = "STELLAR_LINEAGE_CASSANDRA_HOSTS"
-
-
-def hosts() -> tuple[list[str], int]:
-    raw = os.environ.get(HOSTS_ENV, "127.0.0.1:9042")
-    pairs = [h.strip().rsplit(":", 1) for h in raw.split(",") if h.strip()]
-    return [p[0] for p in pairs], int(pairs[0][1]) if len(pairs[0]) == 2 else 9042
-
-
-def connect() -> tuple[Cluster, object]:
-    contact, port = hosts()
-    cluster = Cluster(
-        contact,
-        port=port,
-        connect_timeout=5,
-        control_connection_timeout=5,
-        reconnection_policy=ConstantReconnectionPolicy(1.0, max_attempts=None),
-    )
-    return cluster, cluster.connect()
-
-
-def create_keyspace(session, name: str) -> None:
-    session.execute(f"CREATE KEYSPACE {name} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}")
-
-
-@pytest.fixture(scope="module")
-def node():
-    try:
-        cluster, session = connect()
-    except Exception as exc:  # noqa: BLE001 - NoHostAvailable and friends
-        message = (
-            f"no Cassandra node at {os.environ.get(HOSTS_ENV, '127.0.0.1:9042')} ({exc}); "
-            f"start one with `scripts/cassandra-local start` or set {HOSTS_ENV}"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI must run these, never skip them
-        pytest.skip(message)
-    keyspace = f"lineage_it_{uuid.uuid4().hex[:10]}"
-    create_keyspace(session, keyspace)
-    CassandraLineageStore(session, keyspace, check=False).migrate()
-    yield session, keyspace
-    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
-    cluster.shutdown()
 
 
 @pytest.fixture
@@ -333,128 +288,6 @@ def test_recovered_then_late_worker_with_same_owner_name_cannot_touch_new_claim(
     assert not store.retry_later("public", "GA1", owner="w", error="late", max_retries=5)
     assert not store.release("public", "GA1", owner="w")
     assert store.get("public", "GA1").claim_owner == "w2" and rec.claim_pipeline == "BIGQUERY"
-
-
-# --- concurrency on the real node --------------------------------------------------------------
-def _claimer(keyspace: str, owner: str, out, started, claimed_count) -> None:
-    cluster, session = connect()
-    store = CassandraLineageStore(session, keyspace)
-    started.wait(timeout=120)  # all four start together so the LWTs really race
-    claimed, errors, idle_since = [], 0, None
-    while True:
-        try:
-            batch = store.claim_batch(5, pipeline="API", owner=owner)
-        except Exception:  # noqa: BLE001 - node down / restarting: wait and retry, as a worker would
-            errors += 1
-            time.sleep(0.5)
-            continue
-        if not batch:
-            idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since > 3:  # empty for a while: done
-                break
-            time.sleep(0.3)
-            continue
-        idle_since = None
-        for rec in batch:
-            claimed.append(rec.stellar_account)
-            with claimed_count.get_lock():
-                claimed_count.value += 1
-            _complete_until_settled(store, rec.stellar_account, owner)
-    out.put((owner, claimed, errors))
-    cluster.shutdown()
-
-
-def _complete_until_settled(store, account: str, owner: str) -> None:
-    for _ in range(600):
-        try:
-            store.complete("public", account, owner=owner, result=result(), source="API")
-            return  # True, or False because an earlier try applied: either way not PROCESSING by us
-        except Exception:  # noqa: BLE001 - node restarting: retry
-            time.sleep(0.5)
-    raise RuntimeError(f"could not complete {account}")
-
-
-def _wait_until_reconnected(session, timeout_s: float = 180) -> None:
-    """After the restart the driver reconnects in the background (its control connection may still
-    be the closed one for a while): retry until a query and the schema-agreement check succeed."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            session.execute("SELECT release_version FROM system.local", timeout=10)
-            if session.cluster.control_connection.wait_for_schema_agreement():
-                return
-        except Exception:  # noqa: BLE001 - ConnectionShutdown / NoHostAvailable while reconnecting
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no schema agreement {timeout_s:.0f} s after the restart")
-        time.sleep(1)
-
-
-def _run_claimers(node, n_records: int, restart: bool) -> None:
-    session, keyspace = node
-    for table in cassandra_schema.expected_schema():
-        session.execute(f"TRUNCATE {keyspace}.{table}", timeout=60)
-    store = CassandraLineageStore(session, keyspace)
-    accounts = [f"G{i:055d}" for i in range(n_records)]
-    store.enqueue("public", accounts)
-    assert store.queue_depth("public") == n_records
-    ctx = multiprocessing.get_context("spawn")
-    out, started, claimed_count = ctx.Queue(), ctx.Event(), ctx.Value("i", 0)
-    procs = [ctx.Process(target=_claimer, args=(keyspace, f"w{i}", out, started, claimed_count)) for i in range(4)]
-    for p in procs:
-        p.start()
-    time.sleep(3)  # let the children connect and prepare before the race starts
-    started.set()
-    if restart:
-        deadline = time.monotonic() + 300
-        while claimed_count.value < n_records // 4 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert claimed_count.value < n_records, "claims finished before the restart: no restart tested"
-        subprocess.run([str(SCRIPT), "stop"], check=True, timeout=120)
-        subprocess.run([str(SCRIPT), "start"], check=True, timeout=300)
-    results = [out.get(timeout=900) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
-    claimed = [a for _o, accts, _e in results for a in accts]
-    if restart:
-        assert sum(e for _o, _a, e in results) > 0, "the restart did not interrupt any claimer"
-        _wait_until_reconnected(session)
-        # claims whose outcome stayed unknown are still PROCESSING, held by nobody: recover them
-        recovered = store.recover_stuck(
-            threshold=dt.timedelta(0), max_retries=100, now=utcnow() + dt.timedelta(seconds=1)
-        )
-        for _ in range(len(recovered.requeued)):
-            batch = store.claim_batch(100, pipeline="API", owner="sweeper")
-            claimed += [r.stellar_account for r in batch]
-            for rec in batch:
-                assert store.complete("public", rec.stellar_account, owner="sweeper", result=result(), source="API")
-            if not batch:
-                break
-    assert len(claimed) == len(set(claimed)), "a record was claimed twice"
-    assert sorted(claimed) == accounts, "a record was never claimed"
-    rows = store.get_many("public", accounts)
-    assert len(rows) == n_records and {r.status for r in rows.values()} == {"COMPLETE"}
-
-
-def test_four_processes_claim_each_record_exactly_once(node):
-    _run_claimers(node, 2000, restart=False)
-
-
-def test_claims_survive_a_node_restart(node):
-    if not SCRIPT.exists() or hosts()[0] != ["127.0.0.1"]:
-        message = "restart test needs the node started by scripts/cassandra-local on 127.0.0.1"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    status = subprocess.run([str(SCRIPT), "status"], check=False, capture_output=True, text=True)
-    if status.returncode != 0:
-        message = f"node not managed by scripts/cassandra-local: {status.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    _run_claimers(node, 2000, restart=True)
 
 
 # --- the migration command ----------------------------------------------------------------------
