@@ -38,7 +38,7 @@ def hubble_world(bigquery_emulator, world):  # noqa: F811 - pytest fixture
     dataset = f"graphworld_{uuid.uuid4().hex[:8]}"
     graph_world.load_world(client, HUBBLE_PROJECT, dataset, world)
     saved = os.environ.get(EMULATOR_ENV)
-    os.environ[EMULATOR_ENV] = f"127.0.0.1:{os.environ.get('BQ_EMULATOR_GRPC_PORT', '19060')}"
+    os.environ[EMULATOR_ENV] = bigquery_emulator.grpc_host
     settings = parse_settings({"bigquery_dataset": dataset, "bigquery_scratch_dataset": f"scratch_{dataset}"})
     yield client, dataset, settings
     if saved is None:

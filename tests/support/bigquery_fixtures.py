@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.private_bigquery import PrivateBigQueryEmulator
 from tests.support.stellar_dataset import TYPE_I, Dataset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +43,7 @@ LEDGERS = f"{HUBBLE_PROJECT}.crypto_stellar.history_ledgers"
 @dataclasses.dataclass
 class Emulator:
     shim_url: str
+    grpc_host: str = "127.0.0.1:19060"  # the Storage Read API (BIGQUERY_STORAGE_EMULATOR_HOST)
 
     def _call(self, path: str, payload: dict | None = None) -> dict:
         data = None if payload is None else json.dumps(payload).encode()
@@ -86,17 +88,32 @@ def _script(cmd: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(SCRIPT), cmd], capture_output=True, text=True, timeout=900)
 
 
+def _unavailable(message: str):
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
-def bigquery_emulator():
-    shim_port = os.environ.get("BQ_SHIM_PORT", "19051")
-    if _script("status").returncode != 0:
-        started = _script("start")
-        if started.returncode != 0:
-            message = f"BigQuery emulator could not start:\n{started.stderr[-3000:]}"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
-    url = f"http://127.0.0.1:{shim_port}"
+def bigquery_emulator(tmp_path_factory):
+    """The shared emulator (``scripts/bigquery-emulator``), or under pytest-xdist on any worker but gw0
+    an emulator of the worker's own: the Hubble table names and the shim's counters are global."""
+    private = None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if worker != "gw0":
+        private = PrivateBigQueryEmulator(tmp_path_factory.mktemp(f"bq-{worker}"))
+        try:
+            private.start()
+        except RuntimeError as exc:
+            _unavailable(f"BigQuery emulator of worker {worker} could not start: {exc}")
+        url, grpc_port = private.url, private.env["BQ_EMULATOR_GRPC_PORT"]
+    else:
+        if _script("status").returncode != 0:
+            started = _script("start")
+            if started.returncode != 0:
+                _unavailable(f"BigQuery emulator could not start:\n{started.stderr[-3000:]}")
+        url = f"http://127.0.0.1:{os.environ.get('BQ_SHIM_PORT', '19051')}"
+        grpc_port = os.environ.get("BQ_EMULATOR_GRPC_PORT", "19060")
     saved = {k: os.environ.get(k) for k in ("BIGQUERY_EMULATOR_HOST", "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT")}
     os.environ["BIGQUERY_EMULATOR_HOST"] = url  # the scheme is required; the client uses it verbatim
     os.environ["AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT"] = json.dumps(
@@ -106,8 +123,10 @@ def bigquery_emulator():
         }
     )
     try:
-        yield Emulator(url)
+        yield Emulator(url, f"127.0.0.1:{grpc_port}")
     finally:
+        if private is not None:
+            private.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
