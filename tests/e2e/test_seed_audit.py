@@ -25,7 +25,7 @@ from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.e2e.airflow_harness import AirflowStandalone
 from tests.support.seed_shapes import DERIVED, VALID, VALID2
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow_module(105)]
 
 ENQUEUE = "stellar_lineage_enqueue"
 PADDED = f'  "{DERIVED}",  '
@@ -57,12 +57,14 @@ def airflow(tmp_path_factory):
     SqliteLineageStore(store_path, migrate=True).close()
     af = AirflowStandalone(
         base / "airflow-home",
-        paused_at_creation=False,
         extra_env={"AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store_path)},
     )
     try:
         af.start(timeout=420)  # a loaded CI machine: standalone took 100-250 s here
         af.wait_dags([ENQUEUE], timeout=300)
+        # Only the enqueue DAG runs: an unpaused API DAG would start on the enqueue's asset event and
+        # still be working when the module ends, holding the graceful stop for its whole 60 s.
+        af.set_paused(ENQUEUE, False)
         yield af, store_path
     except BaseException:
         print(af.diagnostics())
