@@ -56,3 +56,16 @@ def sqlite_store(tmp_path):
     store = SqliteLineageStore(tmp_path / "lineage.db")
     yield store
     store.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slowest modules first (``pytestmark = pytest.mark.slow_module(seconds)``), the rest in collection
+    order. `scripts/test` runs pytest-xdist with ``--dist loadfile --no-loadscope-reorder``: a worker
+    takes the next module from this order, so the long poles (a real Airflow, a Celery cluster, the
+    10,000-account graph) start at once instead of queuing behind the short modules at the end."""
+
+    def seconds(item) -> float:
+        mark = item.get_closest_marker("slow_module")
+        return -float(mark.args[0]) if mark else 0.0
+
+    items.sort(key=seconds)  # stable: a module's tests keep their order

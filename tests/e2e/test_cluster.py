@@ -45,7 +45,7 @@ from tests.support.bigquery_fixtures import Emulator, load_hubble
 from tests.support.fake_stellar import FakeHorizon, FakeStellarExpert
 from tests.support.stellar_dataset import ROOTS, Dataset, address
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow_module(190)]
 
 ENQUEUE, BIGQUERY, API = "stellar_lineage_enqueue", "stellar_lineage_bigquery_pipeline", "stellar_lineage_api_pipeline"
 ROOT = ROOTS["public"]

@@ -30,6 +30,8 @@ from tests.support.seed_shapes import DERIVED, shapes
 from tests.support.explorer_data import seed_testnet_chain
 from tests.support.trend_data import seed_trends, trend_account
 
+pytestmark = pytest.mark.slow_module(80)  # rough wall time (s): started first under pytest-xdist
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "e2e"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))

@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.immediate_runs import measure
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow_module(75)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
 
 

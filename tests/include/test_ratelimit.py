@@ -26,6 +26,8 @@ from include.stellar_lineage.ratelimit.base import LOCK_WAIT_S
 from tests.support.fake_stellar import FakeHorizon
 from tests.support.stellar_dataset import Dataset
 
+pytestmark = pytest.mark.slow_module(45)  # rough wall time (s): started first under pytest-xdist
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -12,6 +12,8 @@ from tests.support.chains import chain_dataset
 from tests.support.dag_env import run_dag as run_dag_test
 from tests.support.dag_env import stellar_dag_env
 
+pytestmark = pytest.mark.slow_module(80)  # rough wall time (s): started first under pytest-xdist
+
 DAG_ID = "stellar_lineage_api_pipeline"
 
 

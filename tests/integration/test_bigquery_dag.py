@@ -9,6 +9,8 @@ from tests.support.dag_env import run_dag as run_dag_test
 from tests.support.dag_env import stellar_dag_env
 from tests.support.lineage_scenarios import A, scenario_dataset
 
+pytestmark = pytest.mark.slow_module(50)  # rough wall time (s): started first under pytest-xdist
+
 DAG_ID = "stellar_lineage_bigquery_pipeline"
 ACCOUNTS = [A["alice"], A["bob"], A["carol"], A["phoenix"], A["hub"], A["quiet"]]
 

@@ -14,6 +14,8 @@ from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.support.dag_env import run_dag
 from tests.support.seed_shapes import DERIVED
 
+pytestmark = pytest.mark.slow_module(40)  # rough wall time (s): started first under pytest-xdist
+
 DAG_ID = "stellar_lineage_enqueue_file"
 
 

@@ -13,11 +13,15 @@ import collections
 import json
 import random
 
+import pytest
+
 from include.stellar_lineage.graph_mode import complete_from_graph, run_followups
 from include.stellar_lineage.hubble.pipeline import GRAPH_COVERS, estimate_batch
 from include.stellar_lineage.records import NETWORK_ROOTS
 from tests.support.graph_world import build_world
 from tests.support.lineage_scenarios import running_stack, scenario_settings
+
+pytestmark = pytest.mark.slow_module(90)  # rough wall time (s): started first under pytest-xdist
 
 REQUESTED = 10_000
 

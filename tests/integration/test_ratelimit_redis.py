@@ -30,6 +30,8 @@ from tests.support.fake_stellar import FakeHorizon
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.stellar_dataset import Dataset
 
+pytestmark = pytest.mark.slow_module(40)  # rough wall time (s): started first under pytest-xdist
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
