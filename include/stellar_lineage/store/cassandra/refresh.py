@@ -25,13 +25,10 @@ P, C = Status.PENDING.value, Status.COMPLETE.value
 class RefreshMixin:
     # provided by CassandraLineageStore
     session: Any
+    stmts: Any
     execute: Any
     _rows: Any
     _count: Any
-
-    @property
-    def stmts(self) -> dict[str, Any]:
-        raise NotImplementedError  # the store prepares them
 
     def requeue_stale(
         self,
