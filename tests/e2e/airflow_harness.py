@@ -133,7 +133,7 @@ class AirflowStandalone:
         env.update(extra)
         return env
 
-    def start(self, timeout: float = 240) -> None:
+    def start(self, timeout: float = 600) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         # A fixed admin password: SimpleAuthManager reads this file instead of generating one.
         (self.home / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({"admin": ADMIN_PASSWORD}))

@@ -156,8 +156,8 @@ def stack(request, tmp_path_factory):
             },
         )
         try:
-            airflow.start(timeout=240)
-            airflow.wait_dags([ENQUEUE, BIGQUERY, API], timeout=240)
+            airflow.start()  # the default bound: four pytest-xdist workers may be starting Airflows at once
+            airflow.wait_dags([ENQUEUE, BIGQUERY, API], timeout=420)
         except BaseException:
             _report(request, airflow.diagnostics())
             raise

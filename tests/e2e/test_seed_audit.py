@@ -60,7 +60,7 @@ def airflow(tmp_path_factory):
         extra_env={"AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store_path)},
     )
     try:
-        af.start(timeout=420)  # a loaded CI machine: standalone took 100-250 s here
+        af.start()  # a loaded CI machine: standalone took 100-370 s here (370 s with four test workers)
         af.wait_dags([ENQUEUE], timeout=300)
         # Only the enqueue DAG runs: an unpaused API DAG would start on the enqueue's asset event and
         # still be working when the module ends, holding the graceful stop for its whole 60 s.
