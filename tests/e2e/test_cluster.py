@@ -131,6 +131,9 @@ def _report(request, line: str) -> None:
     if capture is None or reporter is None:
         print(line)
         return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        print(line)  # a worker's terminal is not shown: captured output reaches the failure report
+        return
     with capture.global_and_fixture_disabled():
         reporter.write_line(line)
 
@@ -373,9 +376,16 @@ def test_two_worker_hosts_share_one_budget_survive_a_lost_host_and_complete_ever
         sources = collections.Counter(
             records[a].pipeline_source for a in world.everything if records[a].status == "COMPLETE"
         )
-        assert sources["BIGQUERY_WITH_API_FALLBACK"] >= 1 and sources["API"] >= 1, sources
-
         tis = c.task_instances()
+        bq_tis = [ti for ti in tis if (ti["dag_id"], ti["dag_run_id"]) == (BIGQUERY, "bq_fallback")]
+        if any(ti["try_number"] > 1 for ti in bq_tis):
+            # The lost host was running part of the BigQuery run (e.g. its cost guard): by the retry its
+            # 40 claims were older than the 1-minute stuck threshold, recovery put them back and the API
+            # runs finished them; the fallback then finds nothing of its own left (never a second completion,
+            # checked above).
+            assert sources["API"] >= 1, sources
+        else:
+            assert sources["BIGQUERY_WITH_API_FALLBACK"] >= 1 and sources["API"] >= 1, sources
         hosts = collections.Counter(ti["hostname"] for ti in tis if ti["hostname"])
         assert set(WORKERS) <= set(hosts), hosts
 
