@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from typing import Any
 import psutil
 
 from tests.support.private_bigquery import PrivateBigQueryEmulator  # noqa: F401 - re-exported for the e2e tests
+from tests.support.processes import describe_process, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -37,12 +37,6 @@ TERMINAL_RUN_STATES = {"success", "failed"}
 
 class HarnessError(AssertionError):
     """A bounded wait ran out or Airflow answered something unexpected (message says what)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(
@@ -230,7 +224,7 @@ class AirflowStandalone:
             time.sleep(0.5)
         left = self.alive()
         if left:
-            report["sigkilled"] = [_describe(p) for p in left]
+            report["sigkilled"] = [describe_process(p) for p in left]
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -245,7 +239,7 @@ class AirflowStandalone:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-        report["survivors"] = [_describe(p) for p in self.alive()]
+        report["survivors"] = [describe_process(p) for p in self.alive()]
         report["seconds"] = round(time.monotonic() - t0, 1)
         return report
 
@@ -378,10 +372,3 @@ class AirflowStandalone:
         for path in task_logs[-6:]:
             parts += [f"===== {path.relative_to(self.home)} (last 40 lines) =====", tail(path, 40)]
         return "\n".join(parts)
-
-
-def _describe(p: psutil.Process) -> str:
-    try:
-        return f"{p.pid} {' '.join(p.cmdline())[:160]}"
-    except psutil.Error:
-        return str(p.pid)

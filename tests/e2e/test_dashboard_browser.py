@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import re
@@ -26,6 +25,7 @@ import pytest
 from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.e2e.cdp import Browser
 from tests.plugins.seed_lineage import K2, K3, ROOT, seed
+from tests.support.processes import free_port
 from tests.support.seed_shapes import DERIVED, shapes
 from tests.support.explorer_data import seed_testnet_chain
 from tests.support.trend_data import seed_trends, trend_account
@@ -36,12 +36,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "e2e"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 START_TIMEOUT = 600  # a bound, not a speed check: several test workers may be starting Airflows at once
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _server_env(home: Path, store: Path) -> dict[str, str]:
@@ -90,7 +84,7 @@ def airflow_server(tmp_path_factory):
     env = _server_env(home, store_path)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
 
-    port = _free_port()
+    port = free_port()
     log = (home / "api-server.log").open("w")
     proc = subprocess.Popen(
         [AIRFLOW, "api-server", "--port", str(port), "--workers", "1"],

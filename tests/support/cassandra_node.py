@@ -14,7 +14,6 @@ shared node's server jars (``CASSANDRA_LIB_DIR``) instead of fetching them from 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -24,6 +23,7 @@ from cassandra.cluster import Cluster
 from cassandra.policies import ConstantReconnectionPolicy
 
 from include.stellar_lineage.store.cassandra import CassandraLineageStore
+from tests.support.processes import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT_ROOT / "scripts" / "cassandra-local"
@@ -71,12 +71,6 @@ def node():
     yield session, keyspace
     session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
     cluster.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PrivateCassandraNode:

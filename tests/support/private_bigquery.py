@@ -9,26 +9,14 @@ other's jobs.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
 import psutil
 
+from tests.support.processes import describe_process, free_port
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _describe(p: psutil.Process) -> str:
-    try:
-        return f"{p.pid} {' '.join(p.cmdline())[:160]}"
-    except psutil.Error:
-        return str(p.pid)
 
 
 class PrivateBigQueryEmulator:
@@ -85,7 +73,7 @@ class PrivateBigQueryEmulator:
                 p = psutil.Process(pid)
                 if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
                     p.kill()
-                    survivors.append(_describe(p))
+                    survivors.append(describe_process(p))
             except psutil.Error:
                 continue
         return survivors
