@@ -22,7 +22,7 @@ from typing import Any
 
 from include.stellar_lineage.records import LineageResult, result_columns, utcnow
 from include.stellar_lineage.store.cassandra import queue as q
-from include.stellar_lineage.store.cassandra.enqueue import concurrently
+from include.stellar_lineage.store.cassandra.enqueue import concurrently, raise_failures
 from include.stellar_lineage.store.followup_interface import ACCOUNT_GONE_NOTE
 
 FOLLOWUP_BUCKETS = 32
@@ -47,9 +47,7 @@ class FollowupsMixin:
         added = sum(1 for ok, rs in results if ok and rs.one()[0])
         if added:
             self.execute("followup_count_add", (added, network))
-        for ok, error in results:
-            if not ok:  # the applied ones are counted above; an unknown outcome may leave the depth short
-                raise error
+        raise_failures(results)  # the applied ones are counted above; an unknown outcome may leave the depth short
         return added
 
     def claim_followups(

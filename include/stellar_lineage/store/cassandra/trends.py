@@ -48,44 +48,29 @@ class TrendsMixin:
 
     def _record_outcome(self, network: str, row: Any, outcome: str, source: str | None, when: dt.datetime) -> None:
         """Count one terminal transition of ``row`` (the row as it was while PROCESSING)."""
-        account = row.stellar_account
-        pipeline = trend_pipeline(row.claim_pipeline, outcome, source if source is not None else row.pipeline_source)
-        hour = hour_floor(when)
-        day = hour.date()
-        futures = [
-            self.session.execute_async(
-                self.stmts["recent_put"],
-                (network, hour, q.bucket(account, RECENT_SHARDS), when, account, outcome, row.last_pipeline_attempt),
-            ),
-            self.session.execute_async(self.stmts["recent_hour_put"], (network, day, hour)),
-        ]
-        waited = 0
+        enqueued = None
         if outcome == Status.COMPLETE.value:
-            times = self.execute("enqueued_get", (network, account)).one()
+            times = self.execute("enqueued_get", (network, row.stellar_account)).one()
             enqueued = None if times is None else q.aware(times.enqueued_at or times.created_at)
-            waited = latency_ms(when, enqueued)
-            futures.append(
-                self.session.execute_async(
-                    self.stmts["latency_add"], (network, day, hour, pipeline, latency_bucket(waited))
-                )
-            )
-        futures.append(
-            self.session.execute_async(self.stmts["outcome_add"], (waited, network, day, hour, pipeline, outcome))
+        self._record_outcomes(
+            network,
+            [(row.stellar_account, row.claim_pipeline, row.last_pipeline_attempt, enqueued)],
+            outcome,
+            source if source is not None else row.pipeline_source,
+            when,
         )
-        for future in futures:
-            future.result()
 
     def _record_outcomes(
         self,
         network: str,
         items: list[tuple[str, str | None, dt.datetime, dt.datetime | None]],
         outcome: str,
-        source: str,
+        source: str | None,
         when: dt.datetime,
     ) -> None:
-        """``_record_outcome`` for many transitions at ``when`` (graph mode's bulk completion): one
-        recent-list entry each, the counters added up per pipeline / latency bucket. ``items``:
-        (account, claim pipeline, claimed at, enqueued at) as the transition left each row."""
+        """Count terminal transitions at ``when`` (one from ``_record_outcome``, many from graph mode's bulk
+        completion): one recent-list entry each, the counters added up per pipeline / latency bucket.
+        ``items``: (account, claim pipeline, claimed at, enqueued at) as the transition left each row."""
         hour = hour_floor(when)
         day = hour.date()
         totals: dict[str, list[int]] = {}
