@@ -54,16 +54,18 @@ def _claimer(keyspace: str, owner: str, out, started, claimed_count) -> None:
             claimed.append(rec.stellar_account)
             with claimed_count.get_lock():
                 claimed_count.value += 1
-            _complete_until_settled(store, rec.stellar_account, owner)
+            errors += _complete_until_settled(store, rec.stellar_account, owner)
     out.put((owner, claimed, errors))
     cluster.shutdown()
 
 
-def _complete_until_settled(store, account: str, owner: str) -> None:
-    for _ in range(600):
+def _complete_until_settled(store, account: str, owner: str) -> int:
+    """Complete ``account``, retrying while the node is away; returns how many tries failed (a restart
+    that falls while every claimer is completing interrupts them here, not in ``claim_batch``)."""
+    for failed in range(600):
         try:
             store.complete("public", account, owner=owner, result=result(), source="API")
-            return  # True, or False because an earlier try applied: either way not PROCESSING by us
+            return failed  # True, or False because an earlier try applied: either way not PROCESSING by us
         except Exception:  # noqa: BLE001 - node restarting: retry
             time.sleep(0.5)
     raise RuntimeError(f"could not complete {account}")
