@@ -176,6 +176,8 @@ def _cluster_env(home: Path, horizon: str, expert: str, emulator: str) -> dict[s
         # A lost worker's task is noticed after 20 s instead of 5 minutes (time-scaled).
         AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="20",
         AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="5",
+        # Other test workers' Airflows share the two cores: see airflow_harness (import timeout).
+        AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="180",
     )
     return env
 
