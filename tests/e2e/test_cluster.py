@@ -178,6 +178,7 @@ def _cluster_env(home: Path, horizon: str, expert: str, emulator: str) -> dict[s
         AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="5",
         # Other test workers' Airflows share the two cores: see airflow_harness (import timeout).
         AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="180",
+        AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="600",  # no re-parses either (airflow_harness)
     )
     return env
 
