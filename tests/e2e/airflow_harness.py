@@ -35,6 +35,17 @@ ADMIN_PASSWORD = "e2e-admin-password"
 TERMINAL_RUN_STATES = {"success", "failed"}
 
 
+# DAG parsing of every test Airflow (this harness and the Celery cluster of test_cluster.py):
+PARSING_UNDER_LOAD = {
+    # Nothing here edits a DAG file after the first parse, and each re-parse of the seven files costs
+    # CPU the other test workers need (idle Airflow: 6.6 → 3.4 CPU-s a minute).
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
+    # Up to four Airflows and a Cassandra node share two cores in CI: a parse that takes 0.05 s of CPU
+    # has waited > 30 s (the default bound) for a core there.
+    "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
+}
+
+
 class HarnessError(AssertionError):
     """A bounded wait ran out or Airflow answered something unexpected (message says what)."""
 
@@ -118,12 +129,7 @@ class AirflowStandalone:
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-                # Nothing here edits a DAG file after the first parse, and each re-parse of the seven
-                # files costs CPU the other test workers need (idle Airflow: 6.6 → 3.4 CPU-s a minute).
-                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
-                # Up to four Airflows and a Cassandra node share two cores in CI: a parse that takes
-                # 0.05 s of CPU has waited > 30 s (the default bound) for a core there.
-                "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
+                **PARSING_UNDER_LOAD,
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
                 "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p),
                 "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),

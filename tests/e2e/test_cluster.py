@@ -33,6 +33,7 @@ import psutil
 import pytest
 
 from tests.e2e.airflow_harness import (
+    PARSING_UNDER_LOAD,
     PROJECT_ROOT,
     AirflowStandalone,
     PrivateBigQueryEmulator,
@@ -176,9 +177,7 @@ def _cluster_env(home: Path, horizon: str, expert: str, emulator: str) -> dict[s
         # A lost worker's task is noticed after 20 s instead of 5 minutes (time-scaled).
         AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="20",
         AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL="5",
-        # Other test workers' Airflows share the two cores: see airflow_harness (import timeout).
-        AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="180",
-        AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="600",  # no re-parses either (airflow_harness)
+        **PARSING_UNDER_LOAD,
     )
     return env
 
