@@ -3,7 +3,8 @@ fake Horizon / Stellar Expert, public and testnet chains of depth 3).
 
     .venv/bin/python benchmarks/bench_enqueue_latency.py [--trials 7]
 
-The scenario is ``tests/e2e/immediate_runs.py`` (the e2e test runs it with 3 trials).
+The scenario is ``tests/e2e/immediate_runs.py``, on an Airflow of its own (the e2e module runs the same
+trials, two of them, on its shared Airflow).
 """
 
 from __future__ import annotations

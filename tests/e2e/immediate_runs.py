@@ -1,5 +1,5 @@
-"""Enqueue → API run latency on a real ``airflow standalone`` (shared by the e2e test and
-``benchmarks/bench_enqueue_latency.py``).
+"""Enqueue → API run latency on a real ``airflow standalone`` (shared by the e2e module, which runs
+it on its Airflow, and ``benchmarks/bench_enqueue_latency.py``, which starts one of its own).
 
 Both DAGs are unpaused; fake Horizon / Stellar Expert serve one public and one testnet data set
 (each a depth-3 chain per trial). Each trial enqueues one fresh leaf through the REST API
@@ -27,30 +27,37 @@ from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from tests.e2e.airflow_harness import AirflowStandalone, wait_for
 from tests.support.chains import chain_dataset
 from tests.support.fake_stellar import FakeHorizon, FakeStellarExpert
+from tests.support.stellar_dataset import Dataset
 
 ENQUEUE, API = "stellar_lineage_enqueue", "stellar_lineage_api_pipeline"
+Leaf = tuple[str, str, list[str]]  # network, leaf, its chain leaf-first
 
 
 def _parse(ts: str | None) -> float | None:
     return dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() if ts else None
 
 
-def measure(base: Path, trials: int, report=print) -> dict[str, Any]:
-    """Run ``trials`` enqueues (alternating public / testnet) and return the measurements."""
-    public, testnet = None, None
-    leaves: list[tuple[str, str, list[str]]] = []
+def latency_chains(trials: int, public: Dataset | None = None) -> tuple[dict[str, Dataset], list[Leaf]]:
+    """One depth-3 chain per trial, alternating public / testnet; the public ones are added to ``public``
+    when given (the e2e module's data set). Returns the data set per network and the trials' leaves."""
+    datasets: dict[str, Dataset | None] = {"public": public, "testnet": None}
+    leaves: list[Leaf] = []
     for i in range(trials):
         network = "testnet" if i % 2 else "public"
-        ds = testnet if network == "testnet" else public
-        ds, chain = chain_dataset(3, name=f"latency-{i}", network=network, ds=ds, first_ledger=100 + 10 * i)
-        if network == "testnet":
-            testnet = ds
-        else:
-            public = ds
+        ds, chain = chain_dataset(
+            3, name=f"latency-{i}", network=network, ds=datasets[network], first_ledger=100 + 10 * i
+        )
+        datasets[network] = ds
         leaves.append((network, chain[0], chain))
+    return {network: ds or Dataset(network) for network, ds in datasets.items()}, leaves
+
+
+def measure(base: Path, trials: int, report=print) -> dict[str, Any]:
+    """Start an Airflow of its own, run ``trials`` enqueues (alternating public / testnet) and return
+    the measurements (``startup_s`` and the orphan check ``stop`` included)."""
+    datasets, leaves = latency_chains(trials)
     store_path = base / "lineage.db"
     SqliteLineageStore(store_path, migrate=True).close()
-    datasets = {"public": public, "testnet": testnet or chain_dataset(1, name="unused", network="testnet")[0]}
     with (
         FakeHorizon(datasets["public"]) as h_public,
         FakeHorizon(datasets["testnet"]) as h_testnet,
@@ -69,25 +76,35 @@ def measure(base: Path, trials: int, report=print) -> dict[str, Any]:
                 "STELLAR_LINEAGE_RATELIMIT_DIR": str(base / "ratelimit"),
             },
         )
-        out: dict[str, Any] = {"trials": []}
         try:
             t0 = time.monotonic()
             airflow.start(timeout=900)
             airflow.wait_dags([ENQUEUE, API], timeout=600)
-            out["startup_s"] = round(time.monotonic() - t0, 1)
-            airflow.set_paused(ENQUEUE, False)
-            airflow.set_paused(API, False)
-            _settle(airflow)
-            with SqliteLineageStore(store_path, migrate=False) as store:
-                for i, (network, leaf, chain) in enumerate(leaves):
-                    out["trials"].append(_trial(airflow, store, i, network, leaf, chain))
-                    report(f"[latency] trial {i} {out['trials'][-1]}")
-            out["runs"] = [(r["run_type"], r["state"]) for r in airflow.runs(API)]
+            startup_s = round(time.monotonic() - t0, 1)
+            out = run_trials(airflow, store_path, leaves, report)
+            out["startup_s"] = startup_s
         except BaseException:
             report(airflow.diagnostics())
             raise
         finally:
-            out["stop"] = airflow.stop(grace=60)
+            stop = airflow.stop(grace=60)
+    out["stop"] = stop
+    return out
+
+
+def run_trials(airflow: AirflowStandalone, store_path: Path, leaves: list[Leaf], report=print) -> dict[str, Any]:
+    """Unpause both DAGs and run one trial per leaf on a started Airflow whose fake Horizons serve the
+    leaves' chains; ``runs`` lists only the API runs created from the first trial on."""
+    airflow.set_paused(ENQUEUE, False)
+    airflow.set_paused(API, False)
+    settle(airflow)
+    earlier = {r["dag_run_id"] for r in airflow.runs(API)}
+    out: dict[str, Any] = {"trials": []}
+    with SqliteLineageStore(store_path, migrate=False) as store:
+        for i, (network, leaf, chain) in enumerate(leaves):
+            out["trials"].append(_trial(airflow, store, i, network, leaf, chain))
+            report(f"[latency] trial {i} {out['trials'][-1]}")
+    out["runs"] = [(r["run_type"], r["state"]) for r in airflow.runs(API) if r["dag_run_id"] not in earlier]
     first = [t["to_first_task_s"] for t in out["trials"]]
     done = [t["to_complete_s"] for t in out["trials"]]
     out["median_to_first_task_s"] = round(statistics.median(first), 1)
@@ -96,7 +113,7 @@ def measure(base: Path, trials: int, report=print) -> dict[str, Any]:
     return out
 
 
-def _settle(airflow: AirflowStandalone) -> None:
+def settle(airflow: AirflowStandalone) -> None:
     """No API run active (unpausing may start the latest cron slot at once)."""
 
     def idle() -> bool:
@@ -108,7 +125,7 @@ def _settle(airflow: AirflowStandalone) -> None:
 def _trial(
     airflow: AirflowStandalone, store: SqliteLineageStore, i: int, network: str, leaf: str, chain: list[str]
 ) -> dict[str, Any]:
-    _settle(airflow)
+    settle(airflow)
     before = {r["dag_run_id"] for r in airflow.runs(API)}
     t_enqueue = time.time()
     airflow.trigger(ENQUEUE, f"latency-{i}", {"accounts": [leaf], "network": network})

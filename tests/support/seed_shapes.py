@@ -7,7 +7,9 @@ all-zero seed from reference/stellar_apis.md §4.
 from __future__ import annotations
 
 import hashlib
+import re
 import urllib.parse
+from pathlib import Path
 
 from stellar_sdk import Keypair
 
@@ -43,3 +45,21 @@ def shapes(seed: str = DERIVED) -> dict[str, tuple[str, bool]]:
         "groups of five, dashes": ("-".join(seed[i : i + 5] for i in range(0, 56, 5)), True),
         "split over two lines": (seed[:28] + "\r\n" + seed[28:], True),
     }
+
+
+def holds_seed(text: str, seed: str = DERIVED) -> bool:
+    """``seed`` in ``text`` after up to two URL-decodings, in any case, with all punctuation removed."""
+    for _ in range(2):
+        text = urllib.parse.unquote(text)
+    return seed in re.sub(r"[^A-Za-z0-9]", "", text).upper()
+
+
+def files_with_seed(root: Path, seed: str = DERIVED) -> list[str]:
+    """Files under ``root`` (SQLite databases aside: their pages are checked raw) that hold ``seed``."""
+    return [
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.is_file()
+        and path.suffix not in (".db", ".db-wal", ".db-shm")
+        and holds_seed(path.read_bytes().decode("utf-8", "replace"), seed)
+    ]
