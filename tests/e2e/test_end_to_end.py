@@ -47,7 +47,8 @@ from tests.e2e.airflow_harness import (
 )
 from tests.e2e.e2e_stack import API, BIGQUERY, ENQUEUE, ROOT, Chains, report, stack  # noqa: F401 - stack: fixture
 from tests.e2e.immediate_runs import run_trials, settle
-from tests.support.seed_shapes import DERIVED, VALID, VALID2, files_with_seed, holds_seed
+from tests.support.seed_shapes import DERIVED, files_with_seed, holds_seed
+from tests.support.stellar_dataset import address
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow_module(160)]
 
@@ -306,6 +307,9 @@ def test_enqueue_starts_an_api_run_within_seconds(stack, request):
     assert all(state == "success" for _type, state in out["runs"] if state in ("success", "failed")), out["runs"]
 
 
+# Valid addresses no earlier test of the module stored (seed_shapes.VALID is the public network root,
+# which test_end_to_end completes): the enqueue must report both as added.
+FRESH, FRESH2 = address("seed-audit-1"), address("seed-audit-2")
 ENQUEUE_PADDED = f'  "{DERIVED}",  '
 ENQUEUE_COMMA_SPLIT = ",".join(DERIVED)
 
@@ -341,7 +345,7 @@ def test_a_padded_seed_sent_through_rest_is_stored_nowhere(stack):
             {
                 "dag_run_id": "seed_padded",
                 "logical_date": None,
-                "conf": {"accounts": [VALID, ENQUEUE_PADDED], "network": "public"},
+                "conf": {"accounts": [FRESH, ENQUEUE_PADDED], "network": "public"},
             },
         )
         if not (status == 500 and "Database error" in json.dumps(body)):
@@ -354,11 +358,11 @@ def test_a_padded_seed_sent_through_rest_is_stored_nowhere(stack):
     assert af.raw("GET", f"/api/v2/dags/{ENQUEUE}/dagRuns/seed_padded")[0] == 404
 
     # 2. a shape only the task's detector sees: the run succeeds, the seed entry is refused by index
-    af.trigger(ENQUEUE, "seed_split", {"accounts": [VALID, ENQUEUE_COMMA_SPLIT, f" {VALID2},"], "network": "public"})
+    af.trigger(ENQUEUE, "seed_split", {"accounts": [FRESH, ENQUEUE_COMMA_SPLIT, f" {FRESH2},"], "network": "public"})
     run = af.wait_run(ENQUEUE, "seed_split", timeout=240)
     assert run["state"] == "success", af.task_states(ENQUEUE, "seed_split")
     xcom = af.xcom(ENQUEUE, "seed_split", "enqueue_accounts")
-    assert xcom["added"] == [VALID, VALID2] and xcom["invalid"] == [
+    assert xcom["added"] == [FRESH, FRESH2] and xcom["invalid"] == [
         {"index": 1, "part": 0, "reason": "contains a secret seed (S…): refused, stored nowhere; never share it"}
     ]
     assert not holds_seed(json.dumps(xcom))
@@ -390,7 +394,7 @@ def test_a_padded_seed_sent_through_rest_is_stored_nowhere(stack):
         assert DERIVED not in raw, db
     store = SqliteLineageStore(store_path)
     try:
-        assert set(store.get_many("public", [VALID, VALID2])) == {VALID, VALID2}
+        assert set(store.get_many("public", [FRESH, FRESH2])) == {FRESH, FRESH2}
     finally:
         store.close()
     assert not holds_seed(store_path.read_bytes().decode("latin-1"))
