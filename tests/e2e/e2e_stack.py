@@ -12,7 +12,7 @@ import pytest
 from include.stellar_lineage.store.sqlite import SqliteLineageStore
 from include.stellar_lineage.validation import InvalidAddress, validate_account
 from tests.e2e.airflow_harness import AirflowStandalone, PrivateBigQueryEmulator
-from tests.e2e.immediate_runs import latency_chains
+from tests.e2e.immediate_runs import api_path_env, latency_chains
 from tests.support.bigquery_fixtures import Emulator, load_hubble
 from tests.support.fake_stellar import FakeHorizon, FakeStellarExpert
 from tests.support.stellar_dataset import ROOTS, Dataset, address
@@ -110,13 +110,7 @@ def stack(request, tmp_path_factory):
             base / "airflow-home",
             paused_at_creation=True,
             extra_env={
-                "AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store_path),
-                "AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE": "6000",
-                "AIRFLOW_VAR_STELLAR_LINEAGE_STELLAR_EXPERT_REQUESTS_PER_MINUTE": "6000",
-                "AIRFLOW_CONN_HORIZON_PUBLIC": json.dumps({"conn_type": "http", "host": horizon.url}),
-                "AIRFLOW_CONN_HORIZON_TESTNET": json.dumps({"conn_type": "http", "host": horizon_testnet.url}),
-                "AIRFLOW_CONN_STELLAR_EXPERT": json.dumps({"conn_type": "http", "host": expert.url}),
-                "STELLAR_LINEAGE_RATELIMIT_DIR": str(base / "ratelimit"),
+                **api_path_env(base, store_path, horizon.url, horizon_testnet.url, expert.url),
                 "BIGQUERY_EMULATOR_HOST": emulator.url,
                 "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": json.dumps(
                     {

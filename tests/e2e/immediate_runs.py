@@ -52,6 +52,22 @@ def latency_chains(trials: int, public: Dataset | None = None) -> tuple[dict[str
     return {network: ds or Dataset(network) for network, ds in datasets.items()}, leaves
 
 
+def api_path_env(
+    base: Path, store_path: Path, horizon_public: str, horizon_testnet: str, expert: str
+) -> dict[str, str]:
+    """Airflow environment of the API path on the fakes: SQLite store, both Horizons, Stellar Expert,
+    budgets no test waits on, host-wide limiter state under ``base``."""
+    return {
+        "AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store_path),
+        "AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE": "6000",
+        "AIRFLOW_VAR_STELLAR_LINEAGE_STELLAR_EXPERT_REQUESTS_PER_MINUTE": "6000",
+        "AIRFLOW_CONN_HORIZON_PUBLIC": json.dumps({"conn_type": "http", "host": horizon_public}),
+        "AIRFLOW_CONN_HORIZON_TESTNET": json.dumps({"conn_type": "http", "host": horizon_testnet}),
+        "AIRFLOW_CONN_STELLAR_EXPERT": json.dumps({"conn_type": "http", "host": expert}),
+        "STELLAR_LINEAGE_RATELIMIT_DIR": str(base / "ratelimit"),
+    }
+
+
 def measure(base: Path, trials: int, report=print) -> dict[str, Any]:
     """Start an Airflow of its own, run ``trials`` enqueues (alternating public / testnet) and return
     the measurements (``startup_s`` and the orphan check ``stop`` included)."""
@@ -66,15 +82,7 @@ def measure(base: Path, trials: int, report=print) -> dict[str, Any]:
         airflow = AirflowStandalone(
             base / "airflow-home",
             paused_at_creation=True,
-            extra_env={
-                "AIRFLOW_VAR_STELLAR_LINEAGE_SQLITE_PATH": str(store_path),
-                "AIRFLOW_VAR_STELLAR_LINEAGE_HORIZON_REQUESTS_PER_MINUTE": "6000",
-                "AIRFLOW_VAR_STELLAR_LINEAGE_STELLAR_EXPERT_REQUESTS_PER_MINUTE": "6000",
-                "AIRFLOW_CONN_HORIZON_PUBLIC": json.dumps({"conn_type": "http", "host": h_public.url}),
-                "AIRFLOW_CONN_HORIZON_TESTNET": json.dumps({"conn_type": "http", "host": h_testnet.url}),
-                "AIRFLOW_CONN_STELLAR_EXPERT": json.dumps({"conn_type": "http", "host": expert.url}),
-                "STELLAR_LINEAGE_RATELIMIT_DIR": str(base / "ratelimit"),
-            },
+            extra_env=api_path_env(base, store_path, h_public.url, h_testnet.url, expert.url),
         )
         try:
             t0 = time.monotonic()
