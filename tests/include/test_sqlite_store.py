@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 import sqlite3
 
 import pytest
@@ -44,6 +45,10 @@ def _claimer(path: str, owner: str, out, barrier) -> None:
         if not batch:
             break
         claimed.extend(r.stellar_account for r in batch)
+        # A worker processes its batch before it claims again. Without this pause, one process on a
+        # loaded 2-core CI machine drained all 2,000 records before the others were scheduled
+        # (fresh-clone CI, session 6).
+        time.sleep(0.005)
     out.put(claimed)
 
 
