@@ -158,10 +158,12 @@ class HostRateLimiter(RateLimiter):
 
 def _window_wait(db: sqlite3.Connection, api: str, now: float, count: int, window: float) -> float:
     """Seconds until fewer than ``count`` grants lie in ``(now - window, now]``."""
-    rows = db.execute(
-        "SELECT t FROM grants WHERE api = ? AND t > ? ORDER BY t DESC LIMIT ?", (api, now - window, count)
-    ).fetchall()
-    if len(rows) < count:
+    # Only the count-th most recent grant matters: SQLite steps to it along the (api, t) index, instead
+    # of handing Python up to ``count`` rows per grant (60,000 at a 1,000/s budget: quadratic in load).
+    row = db.execute(
+        "SELECT t FROM grants WHERE api = ? AND t > ? ORDER BY t DESC LIMIT 1 OFFSET ?", (api, now - window, count - 1)
+    ).fetchone()
+    if row is None:  # fewer than ``count`` grants in the window
         return 0.0
     # The count-th most recent grant must leave the window (strictly: t + window < now').
-    return rows[-1][0] + window - now + 1e-3
+    return row[0] + window - now + 1e-3
