@@ -17,6 +17,7 @@ from include.stellar_lineage.store.cassandra import CassandraLineageStore
 from include.stellar_lineage.store.cassandra import schema as cassandra_schema
 from tests.support.cassandra_node import (  # noqa: F401 - node: fixture
     HOSTS_ENV,
+    PRIVATE_MARKER,
     SCRIPT,
     PrivateCassandraNode,
     connect,
@@ -152,6 +153,11 @@ def private_node(tmp_path, monkeypatch):
     if not SCRIPT.exists():
         pytest.fail("scripts/cassandra-local is missing")
     private = PrivateCassandraNode(tmp_path / "cassandra").start()
+    jvm_args = private.jvm_args()  # CASSANDRA_JVM_EXTRA_OPTS reached the JVM: scripts/test's and the marker
+    assert all(opt in jvm_args for opt in private.env["CASSANDRA_JVM_EXTRA_OPTS"].split()), [
+        a for a in jvm_args if a.startswith(("-XX", "-D"))
+    ]
+    assert PRIVATE_MARKER in jvm_args
     monkeypatch.setenv(HOSTS_ENV, private.hosts)
     cluster, session = connect()
     keyspace = f"lineage_restart_{uuid.uuid4().hex[:8]}"

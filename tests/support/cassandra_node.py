@@ -18,6 +18,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 from cassandra.cluster import Cluster
 from cassandra.policies import ConstantReconnectionPolicy
@@ -28,6 +29,7 @@ from tests.support.processes import free_port
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = PROJECT_ROOT / "scripts" / "cassandra-local"
 VERSION = "5.0.8"  # scripts/cassandra-local's default
+PRIVATE_MARKER = "-Dstellar_lineage.test_node=private"
 HOSTS_ENV = "STELLAR_LINEAGE_CASSANDRA_HOSTS"
 
 
@@ -85,6 +87,9 @@ class PrivateCassandraNode:
             "CASSANDRA_CQL_PORT": str(self.port),
             "CASSANDRA_STORAGE_PORT": str(free_port()),
             "CASSANDRA_LIB_DIR": str(shared_home / f"lib-{version}"),
+            # the inherited options (scripts/test: C1-only JIT) plus a marker, so jvm_args() can show
+            # that scripts/cassandra-local passes CASSANDRA_JVM_EXTRA_OPTS through to the JVM
+            "CASSANDRA_JVM_EXTRA_OPTS": f"{os.environ.get('CASSANDRA_JVM_EXTRA_OPTS', '')} {PRIVATE_MARKER}".strip(),
         }
 
     @property
@@ -104,6 +109,10 @@ class PrivateCassandraNode:
 
     def stop(self) -> None:
         self._run("stop", 120)
+
+    def jvm_args(self) -> list[str]:
+        """The running node's JVM command line (read from its pid file)."""
+        return psutil.Process(int((self.home / "cassandra.pid").read_text())).cmdline()
 
     def wipe(self) -> None:
         """Stop and delete the node's data (the jars are the shared node's: kept)."""
