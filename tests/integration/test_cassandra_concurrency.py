@@ -153,20 +153,22 @@ def private_node(tmp_path, monkeypatch):
     if not SCRIPT.exists():
         pytest.fail("scripts/cassandra-local is missing")
     private = PrivateCassandraNode(tmp_path / "cassandra").start()
-    jvm_args = private.jvm_args()  # CASSANDRA_JVM_EXTRA_OPTS reached the JVM: scripts/test's and the marker
-    assert all(opt in jvm_args for opt in private.env["CASSANDRA_JVM_EXTRA_OPTS"].split()), [
-        a for a in jvm_args if a.startswith(("-XX", "-D"))
-    ]
-    assert PRIVATE_MARKER in jvm_args
-    monkeypatch.setenv(HOSTS_ENV, private.hosts)
-    cluster, session = connect()
-    keyspace = f"lineage_restart_{uuid.uuid4().hex[:8]}"
-    create_keyspace(session, keyspace)
-    CassandraLineageStore(session, keyspace, check=False).migrate()
+    cluster = None
     try:
+        jvm_args = private.jvm_args()  # CASSANDRA_JVM_EXTRA_OPTS reached the JVM: scripts/test's and the marker
+        assert all(opt in jvm_args for opt in private.env["CASSANDRA_JVM_EXTRA_OPTS"].split()), [
+            a for a in jvm_args if a.startswith(("-XX", "-D"))
+        ]
+        assert PRIVATE_MARKER in jvm_args
+        monkeypatch.setenv(HOSTS_ENV, private.hosts)
+        cluster, session = connect()
+        keyspace = f"lineage_restart_{uuid.uuid4().hex[:8]}"
+        create_keyspace(session, keyspace)
+        CassandraLineageStore(session, keyspace, check=False).migrate()
         yield private, (session, keyspace)
     finally:
-        cluster.shutdown()
+        if cluster is not None:
+            cluster.shutdown()
         private.wipe()
 
 
